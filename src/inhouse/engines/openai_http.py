@@ -1,0 +1,232 @@
+"""Any OpenAI-compatible server (llama.cpp server, Ollama, LM Studio, vLLM) over httpx.
+
+Streams ``/v1/chat/completions`` as server-sent events with ``stream_options.include_usage`` so
+servers that support it send exact token counts. Tool-call deltas are gathered by their index and
+emitted whole. The server's own timings are passed through when it sends them: llama.cpp server's
+``timings`` object, or Ollama's ``*_duration`` fields (nanoseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from ..errors import ProtocolError, ServerError, ServerUnreachable
+from ._tags import TagSplitter
+from .base import (
+    ChatRequest,
+    Engine,
+    Event,
+    Finished,
+    ReasoningDelta,
+    ServerTimings,
+    Started,
+    TextDelta,
+    ToolCall,
+    Usage,
+    now,
+)
+
+
+def _base_url(url: str) -> str:
+    url = url.rstrip("/")
+    return url if url.endswith("/v1") else url + "/v1"
+
+
+def server_timings(chunk: dict[str, Any], t: float) -> ServerTimings | None:
+    timings = chunk.get("timings")
+    if isinstance(timings, dict) and "predicted_ms" in timings:
+        return ServerTimings(
+            prompt_n=timings.get("prompt_n"),
+            prompt_s=(timings["prompt_ms"] / 1000.0) if "prompt_ms" in timings else None,
+            predicted_n=timings.get("predicted_n"),
+            predicted_s=timings["predicted_ms"] / 1000.0,
+            source="llama.cpp server",
+            t=t,
+        )
+    if "eval_duration" in chunk:  # Ollama
+        return ServerTimings(
+            prompt_n=chunk.get("prompt_eval_count"),
+            prompt_s=(chunk["prompt_eval_duration"] / 1e9) if "prompt_eval_duration" in chunk else None,
+            predicted_n=chunk.get("eval_count"),
+            predicted_s=chunk["eval_duration"] / 1e9,
+            source="ollama",
+            t=t,
+        )
+    return None
+
+
+class OpenAIEngine(Engine):
+    """A model served over the OpenAI chat completions API.
+
+    >>> with OpenAIEngine("http://127.0.0.1:8080", model="qwen2.5-coder") as engine:
+    ...     engine.chat(ChatRequest.from_prompt("Say hi")).text
+    'Hi!'
+    """
+
+    name = "openai"
+    supports_tools = True  # the API has them; whether the model uses them well is eval's question
+    supports_reasoning = True  # reasoning_content / reasoning deltas and <think> tags
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 600.0,
+        transport: Any = None,
+    ) -> None:
+        import httpx
+
+        self.base_url = _base_url(base_url)
+        self.model_name = model or "default"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=transport,
+        )
+
+    def _payload(self, request: ChatRequest) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.seed is not None:
+            payload["seed"] = request.seed
+        if request.stop:
+            payload["stop"] = request.stop
+        if request.tools:
+            payload["tools"] = request.tools
+        return payload
+
+    def generate(self, request: ChatRequest) -> Iterator[Event]:
+        import httpx
+        from httpx_sse import SSEError, connect_sse
+
+        url = f"{self.base_url}/chat/completions"
+        payload = self._payload(request)
+        yield Started(t=now())
+        try:
+            with connect_sse(self._client, "POST", "/chat/completions", json=payload) as source:
+                response = source.response
+                if response.status_code >= 400:
+                    response.read()
+                    raise ServerError(
+                        f"{url} answered HTTP {response.status_code}: {response.text[:200].strip()!r}. "
+                        "Check the model name and the server's log.",
+                        status_code=response.status_code,
+                    )
+                yield from self._read_stream(source.iter_sse(), url)
+        except httpx.ConnectError as exc:
+            raise ServerUnreachable(
+                f"Cannot reach {self.base_url} ({exc}). Is the server running? "
+                "Start one, e.g. `python -m llama_cpp.server --model MODEL.gguf`, or fix --endpoint."
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise ServerUnreachable(
+                f"{self.base_url} did not answer in time ({type(exc).__name__}). "
+                "The server may be overloaded or stuck; check it, or raise the timeout."
+            ) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise ServerUnreachable(
+                f"The connection to {self.base_url} broke mid-reply ({exc}). "
+                "The server may have crashed: check its log."
+            ) from exc
+        except SSEError as exc:
+            raise ProtocolError(
+                f"{url} did not answer with a server-sent event stream ({exc}). "
+                "Is this an OpenAI-compatible endpoint?"
+            ) from exc
+
+    def _read_stream(self, events: Iterator[Any], url: str) -> Iterator[Event]:
+        splitter = TagSplitter({"think": "reasoning"})
+        calls: dict[int, dict[str, str]] = {}
+        finish: str | None = None
+        usage: Usage | None = None
+        timings: ServerTimings | None = None
+        done = False
+        for sse in events:
+            t = now()
+            if sse.data.strip() == "[DONE]":
+                done = True
+                break
+            try:
+                chunk = json.loads(sse.data)
+            except ValueError as exc:
+                raise ProtocolError(
+                    f"{url} sent a malformed stream chunk ({sse.data[:80]!r}): not JSON. "
+                    "Is this an OpenAI-compatible endpoint?"
+                ) from exc
+            if not isinstance(chunk, dict):
+                raise ProtocolError(f"{url} sent a stream chunk that is not a JSON object.")
+            if "error" in chunk:
+                err = chunk["error"]
+                msg = err.get("message", err) if isinstance(err, dict) else err
+                raise ServerError(f"{url} reported an error mid-stream: {msg}")
+            if isinstance(chunk.get("usage"), dict):
+                u = chunk["usage"]
+                details = u.get("completion_tokens_details") or {}
+                usage = Usage(
+                    prompt_tokens=int(u.get("prompt_tokens", 0)),
+                    completion_tokens=int(u.get("completion_tokens", 0)),
+                    reasoning_tokens=details.get("reasoning_tokens"),
+                    t=t,
+                )
+            timings = server_timings(chunk, t) or timings
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
+                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                if reasoning:
+                    yield ReasoningDelta(text=reasoning, t=t)
+                if delta.get("content"):
+                    for kind, text in splitter.feed(delta["content"]):
+                        yield (ReasoningDelta if kind == "reasoning" else TextDelta)(text=text, t=t)
+                for tc in delta.get("tool_calls") or []:
+                    slot = calls.setdefault(int(tc.get("index", len(calls))), {"id": "", "name": "", "arguments": ""})
+                    fn = tc.get("function") or {}
+                    slot["id"] = tc.get("id") or slot["id"]
+                    slot["name"] += fn.get("name") or ""
+                    slot["arguments"] += fn.get("arguments") or ""
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        if not done and finish is None:
+            raise ProtocolError(
+                f"The stream from {url} ended before the reply was finished "
+                "(no finish_reason and no [DONE]). The server may have crashed."
+            )
+        t = now()
+        for kind, text in splitter.flush():
+            yield (ReasoningDelta if kind == "reasoning" else TextDelta)(text=text, t=t)
+        for index in sorted(calls):
+            c = calls[index]
+            yield ToolCall(id=c["id"] or f"call_{index}", name=c["name"], arguments=c["arguments"], t=t)
+        if usage is not None:
+            yield usage
+        if timings is not None:
+            yield timings
+        yield Finished(finish_reason=finish or "stop", t=t)
+
+    def list_models(self) -> list[str]:
+        import httpx
+
+        try:
+            r = self._client.get("/models")
+            r.raise_for_status()
+            return [m["id"] for m in r.json().get("data", [])]
+        except httpx.ConnectError as exc:
+            raise ServerUnreachable(f"Cannot reach {self.base_url} ({exc}). Is the server running?") from exc
+        except httpx.HTTPStatusError as exc:
+            raise ServerError(f"{self.base_url}/models answered HTTP {exc.response.status_code}.",
+                              status_code=exc.response.status_code) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProtocolError(f"{self.base_url}/models did not answer with a model list.") from exc
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,1 @@
+"""What this machine has (RAM, cgroup limit, CPU, GPUs, memory bandwidth) and who uses it."""

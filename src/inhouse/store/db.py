@@ -1,0 +1,213 @@
+"""Open the store, apply migrations, and read and write its rows.
+
+One connection per ``Store``; every write happens in one transaction (``with store.tx():``), so an
+interrupted run leaves either the whole row or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import StoreError
+from .migrations import MIGRATIONS, Migration
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """The inhouse SQLite database.
+
+    >>> with Store.open() as store:
+    ...     store.applied_migrations()
+    ['m001_initial']
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(
+        cls, path: Path | str | None = None, migrations: list[Migration] | None = None
+    ) -> "Store":
+        if path is None:
+            from ..config import store_path
+
+            path = store_path()
+        path = Path(path)
+        try:
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"Cannot open the store at {path}: {exc}. "
+                "Check the folder is writable, or set INHOUSE_HOME to another folder."
+            ) from exc
+        store = cls(conn, path)
+        store.migrate(MIGRATIONS if migrations is None else migrations)
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write to the store at {self.path}: {exc}") from exc
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- migrations ---------------------------------------------------------------------------
+
+    def migrate(self, migrations: list[Migration]) -> list[str]:
+        """Apply the migrations not yet recorded, in order; returns the names applied now."""
+        try:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = set(self.applied_migrations())
+            applied = []
+            for migration in migrations:
+                name = migration.__name__
+                if name in done:
+                    continue
+                with self.tx() as conn:
+                    migration(conn)
+                    conn.execute(
+                        "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, now_iso())
+                    )
+                applied.append(name)
+            return applied
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"Cannot migrate the store at {self.path}: {exc}. "
+                "If the file is not an inhouse store, move it away or set INHOUSE_HOME."
+            ) from exc
+
+    def applied_migrations(self) -> list[str]:
+        rows = self.conn.execute("SELECT name FROM _migrations ORDER BY rowid").fetchall()
+        return [r["name"] for r in rows]
+
+    # -- machines -----------------------------------------------------------------------------
+
+    def machine_bandwidth(self, fingerprint: str) -> tuple[float, str] | None:
+        row = self.conn.execute(
+            "SELECT bandwidth_bytes_per_s, bandwidth_measured_at FROM machines WHERE fingerprint = ?",
+            (fingerprint,),
+        ).fetchone()
+        if row is None or row["bandwidth_bytes_per_s"] is None:
+            return None
+        return float(row["bandwidth_bytes_per_s"]), row["bandwidth_measured_at"]
+
+    def save_machine(
+        self, fingerprint: str, info: dict[str, Any], bandwidth: float | None = None
+    ) -> int:
+        with self.tx() as conn:
+            conn.execute(
+                """INSERT INTO machines (fingerprint, info_json, updated_at) VALUES (?, ?, ?)
+                   ON CONFLICT(fingerprint) DO UPDATE SET info_json = excluded.info_json,
+                   updated_at = excluded.updated_at""",
+                (fingerprint, json.dumps(info), now_iso()),
+            )
+            if bandwidth is not None:
+                conn.execute(
+                    """UPDATE machines SET bandwidth_bytes_per_s = ?, bandwidth_measured_at = ?
+                       WHERE fingerprint = ?""",
+                    (bandwidth, now_iso(), fingerprint),
+                )
+            row = conn.execute(
+                "SELECT id FROM machines WHERE fingerprint = ?", (fingerprint,)
+            ).fetchone()
+        return int(row["id"])
+
+    # -- models -------------------------------------------------------------------------------
+
+    def cached_model_info(self, path: str, size: int, mtime_ns: int) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT info_json FROM models WHERE path = ? AND size_bytes = ? AND mtime_ns = ?",
+            (path, size, mtime_ns),
+        ).fetchone()
+        return json.loads(row["info_json"]) if row else None
+
+    def save_model_info(self, path: str, size: int, mtime_ns: int, info: dict[str, Any]) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                """INSERT INTO models (path, size_bytes, mtime_ns, info_json, scanned_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes,
+                   mtime_ns = excluded.mtime_ns, info_json = excluded.info_json,
+                   scanned_at = excluded.scanned_at""",
+                (path, size, mtime_ns, json.dumps(info), now_iso()),
+            )
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def record_run(
+        self,
+        kind: str,
+        *,
+        started_at: str,
+        status: str,
+        model: str | None = None,
+        engine: str | None = None,
+        settings: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+        machine_id: int | None = None,
+    ) -> int:
+        """Write one finished run, whole, in one transaction."""
+        with self.tx() as conn:
+            cur = conn.execute(
+                """INSERT INTO runs (kind, started_at, finished_at, status, machine_id, model,
+                   engine, settings_json, result_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    kind,
+                    started_at,
+                    now_iso(),
+                    status,
+                    machine_id,
+                    model,
+                    engine,
+                    json.dumps(settings or {}),
+                    json.dumps(result) if result is not None else None,
+                ),
+            )
+            return int(cur.lastrowid)
+
+    def runs(self, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM runs"
+        args: tuple = ()
+        if kind:
+            sql += " WHERE kind = ?"
+            args = (kind,)
+        rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["settings"] = json.loads(d.pop("settings_json"))
+            rj = d.pop("result_json")
+            d["result"] = json.loads(rj) if rj else None
+            out.append(d)
+        return out

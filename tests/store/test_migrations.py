@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from inhouse.errors import StoreError
+from inhouse.store import Store
+from inhouse.store.migrations import MIGRATIONS
+
+
+def test_blank_database_gets_every_migration(tmp_path):
+    with Store.open(tmp_path / "s.db") as store:
+        assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"machines", "models", "runs", "_migrations"} <= tables
+
+
+def test_old_database_gets_only_new_migrations(tmp_path):
+    path = tmp_path / "s.db"
+    Store.open(path, migrations=MIGRATIONS[:1]).close()
+
+    def m999_add_note(conn):
+        conn.execute("ALTER TABLE runs ADD COLUMN note TEXT")
+
+    with Store.open(path, migrations=[*MIGRATIONS, m999_add_note]) as store:
+        assert store.applied_migrations()[-1] == "m999_add_note"
+        store.conn.execute("SELECT note FROM runs")
+    with Store.open(path, migrations=[*MIGRATIONS, m999_add_note]) as store:  # idempotent
+        assert store.applied_migrations().count("m999_add_note") == 1
+
+
+def test_failed_migration_leaves_nothing_half_done(tmp_path):
+    def m998_broken(conn):
+        conn.execute("CREATE TABLE half (x)")
+        raise sqlite3.OperationalError("boom")
+
+    with pytest.raises(StoreError, match="Cannot migrate"):
+        Store.open(tmp_path / "s.db", migrations=[*MIGRATIONS, m998_broken])
+    with Store.open(tmp_path / "s.db") as store:
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+        assert "half" not in tables
+        assert "m998_broken" not in store.applied_migrations()
+
+
+def test_runs_round_trip_and_interrupted_write_leaves_nothing(tmp_path):
+    with Store.open(tmp_path / "s.db") as store:
+        run_id = store.record_run("chat", started_at="2026-01-01T00:00:00+00:00", status="ok",
+                                  model="m", engine="fake", settings={"a": 1}, result={"tps": 3.5})
+        runs = store.runs("chat")
+        assert [(r["id"], r["settings"], r["result"]) for r in runs] == [(run_id, {"a": 1}, {"tps": 3.5})]
+        with pytest.raises(RuntimeError):
+            with store.tx() as conn:
+                conn.execute("INSERT INTO runs (kind, started_at) VALUES ('x', 'now')")
+                raise RuntimeError("interrupted")
+        assert store.runs("x") == []
+
+
+def test_not_a_database(tmp_path):
+    p = tmp_path / "s.db"
+    p.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError):
+        Store.open(p)
