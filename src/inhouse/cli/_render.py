@@ -13,6 +13,8 @@ def fmt_bytes(n: int | float | None) -> str:
     if n is None:
         return "-"
     n = float(n)
+    if n == 0:
+        return "0 B"
     if abs(n) >= 1 << 30:
         return f"{n / (1 << 30):.2f} GiB"
     if abs(n) >= 1 << 20:

@@ -29,7 +29,10 @@ def machine(as_json: bool, refresh: bool) -> None:
     out.print(f"RAM      {fmt_bytes(m.total_bytes)} total, {fmt_bytes(m.available_bytes)} available")
     if m.cgroup_limit_bytes is not None:
         out.print(f"cgroup   limit {fmt_bytes(m.cgroup_limit_bytes)}, in use {fmt_bytes(m.cgroup_usage_bytes)}")
-    out.print(f"swap     {fmt_bytes(m.swap_total_bytes)} total, {fmt_bytes(m.swap_free_bytes)} free")
+    if m.swap_total_bytes:
+        out.print(f"swap     {fmt_bytes(m.swap_total_bytes)} total, {fmt_bytes(m.swap_free_bytes)} free")
+    else:
+        out.print("swap     none")
     if info.gpus:
         for g in info.gpus:
             out.print(f"GPU {g.index}    {g.name}: {fmt_bytes(g.total_bytes)} total, {fmt_bytes(g.free_bytes)} free")

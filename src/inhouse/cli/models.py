@@ -30,10 +30,13 @@ def models(as_json: bool, dirs: tuple[str, ...]) -> None:
         return
     from rich.table import Table
 
-    table = Table(title="Models inhouse can see", title_justify="left")
+
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
     for col in ("name", "arch", "params", "quant", "size", "ctx", "template", "source"):
-        table.add_column(col, justify="right" if col in ("params", "size", "ctx") else "left",
-                         no_wrap=col != "name", overflow="fold")
+        # Only the name may wrap: a cut number would be a wrong number.
+        numeric = col in ("params", "size", "ctx")
+        table.add_column(col, justify="right" if numeric else "left", no_wrap=numeric,
+                         overflow="fold", min_width=12 if col == "name" else None)
     for m in found:
         template = ("yes+tools" if m.chat_template_supports_tools else "yes") if m.has_chat_template else "no"
         table.add_row(m.name, m.architecture, fmt_count(m.parameters), m.quantization,

@@ -84,7 +84,8 @@ def top_apps(limit: int = 10) -> list[AppUsage]:
         usage.processes += 1
         if measure == "rss":
             usage.measure = "rss"
-    return sorted(groups.values(), key=lambda u: u.bytes, reverse=True)[:limit]
+    held = [u for u in groups.values() if u.bytes > 0]  # kernel threads hold no user memory
+    return sorted(held, key=lambda u: u.bytes, reverse=True)[:limit]
 
 
 def docker_host() -> str | None:
