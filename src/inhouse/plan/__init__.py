@@ -1,0 +1,1 @@
+"""Planning: what a model needs (memory) and what fits on this machine."""

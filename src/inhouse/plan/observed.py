@@ -1,0 +1,121 @@
+"""What llama.cpp itself says it allocated: the independent truth for memory estimates.
+
+llama.cpp reports every buffer it allocates in its log ("CPU_Mapped model buffer size = 92.10
+MiB", "CPU KV buffer size = ...", "CPU compute buffer size = ..."). There is no C API for these
+figures in the pinned version, so inhouse installs its own log callback for the duration of one
+load, collects the lines, and parses them. The figures are printed with two decimals in MiB, so
+each is exact to within 0.005 MiB.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelLoadError
+
+MIB = 1024 * 1024
+_LINE = re.compile(
+    r"(?P<dev>[A-Za-z0-9_]+)\s+(?P<kind>model|KV|RS|output|compute) buffer size =\s+(?P<mib>[\d.]+) MiB"
+)
+_lock = threading.Lock()  # the log callback is process-wide
+
+
+@dataclass
+class ObservedMemory:
+    """Buffers llama.cpp reported for one load, in bytes, keyed by buffer type (CPU_Mapped, ...)."""
+
+    model: dict[str, int] = field(default_factory=dict)  # weights, incl. CPU_REPACK
+    kv: dict[str, int] = field(default_factory=dict)
+    state: dict[str, int] = field(default_factory=dict)  # recurrent state (RS)
+    output: dict[str, int] = field(default_factory=dict)
+    compute: dict[str, int] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def weights_bytes(self) -> int:
+        return sum(v for k, v in self.model.items() if "REPACK" not in k)
+
+    @property
+    def repack_bytes(self) -> int:
+        return sum(v for k, v in self.model.items() if "REPACK" in k)
+
+    @property
+    def kv_bytes(self) -> int:
+        return sum(self.kv.values())
+
+    @property
+    def state_bytes(self) -> int:
+        return sum(self.state.values())
+
+    @property
+    def output_bytes(self) -> int:
+        return sum(self.output.values())
+
+    @property
+    def compute_bytes(self) -> int:
+        return sum(self.compute.values())
+
+    @property
+    def total_bytes(self) -> int:
+        return (self.weights_bytes + self.repack_bytes + self.kv_bytes + self.state_bytes
+                + self.output_bytes + self.compute_bytes)
+
+    def breakdown(self) -> dict[str, int]:
+        return {
+            "weights_bytes": self.weights_bytes,
+            "repack_bytes": self.repack_bytes,
+            "kv_bytes": self.kv_bytes,
+            "state_bytes": self.state_bytes,
+            "output_bytes": self.output_bytes,
+            "compute_bytes": self.compute_bytes,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("log")
+        return {**d, "breakdown": self.breakdown(), "total_bytes": self.total_bytes}
+
+
+def parse_buffer_log(lines: list[str]) -> ObservedMemory:
+    """Sum the buffer-size lines of a llama.cpp load log by kind and buffer type."""
+    obs = ObservedMemory(log=lines)
+    slots = {"model": obs.model, "KV": obs.kv, "RS": obs.state, "output": obs.output, "compute": obs.compute}
+    for line in lines:
+        m = _LINE.search(line)
+        if not m:
+            continue
+        slot = slots[m["kind"]]
+        slot[m["dev"]] = slot.get(m["dev"], 0) + round(float(m["mib"]) * MIB)
+    return obs
+
+
+def observe_load(model_path: str | Path, **llama_kwargs: Any) -> ObservedMemory:
+    """Load ``model_path`` in llama.cpp with ``llama_kwargs`` (Llama() arguments: n_ctx, n_batch,
+    n_ubatch, type_k, type_v, flash_attn, swa_full, n_gpu_layers, ...) and return what it
+    allocated. Weights are memory-mapped, not read, so this is quick even for large files."""
+    import llama_cpp
+    from llama_cpp import Llama
+    from llama_cpp import _logger
+
+    lines: list[str] = []
+
+    @llama_cpp.llama_log_callback
+    def collect(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        lines.append(text.decode("utf-8", errors="replace"))
+
+    with _lock:
+        llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
+        try:
+            llm = Llama(model_path=str(model_path), verbose=False, **llama_kwargs)
+            llm.close()
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(f"llama.cpp could not load {model_path} with {llama_kwargs} ({exc}).") from exc
+        finally:
+            llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+    joined = "".join(lines).splitlines()
+    return parse_buffer_log(joined)
