@@ -87,3 +87,15 @@ def llama_server(smollm2_path, tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def pytest_unconfigure(config):
+    # llama_cpp opens two os.devnull files at import and never closes them; at interpreter exit
+    # they would print ResourceWarnings after pytest's summary line.
+    import sys
+
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None and not handle.closed:
+            handle.close()
