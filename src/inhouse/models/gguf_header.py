@@ -2,8 +2,9 @@
 
 ``gguf.GGUFReader`` memory-maps the file and trusts what the header says. Before handing a file to
 it we check the fixed-size preamble (magic, version, tensor and key counts) against the file's
-real size, and afterwards that every tensor's data lies inside the file; anything the reader
-raises on a damaged file becomes an ``InvalidModelFile`` naming the file and what is wrong.
+real size, then walk the whole header with ``gguf_check`` (every length, count, type and
+dimension against the file, and every tensor's data inside it). Anything the reader still raises
+becomes an ``InvalidModelFile`` naming the file and what is wrong.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidModelFile, ModelNotFound
+from .gguf_check import check_gguf
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -99,6 +101,7 @@ def read_header(path: str | os.PathLike[str]) -> GGUFHeader:
     size = st.st_size
     try:
         version = _check_preamble(path, size)
+        check_gguf(path, size)
     except OSError as exc:
         raise InvalidModelFile(f"Cannot read {path}: {exc.strerror}.") from exc
 
