@@ -6,7 +6,7 @@ import pytest
 
 from inhouse.models.defaults import PYPI_MODELS
 from inhouse.models.gguf_header import read_header
-from inhouse.plan.kv import CACHE_TYPES, KVSettings, kv_bytes, output_bytes
+from inhouse.plan.kv import KVSettings, kv_bytes, output_bytes
 from inhouse.plan.observed import MIB, observe_load
 from inhouse.plan.spec import ModelSpec
 
@@ -14,11 +14,11 @@ TOL = 0.005 * MIB  # llama.cpp prints MiB with two decimals
 
 CASES = [
     ("smollm2-135m-instruct", KVSettings(n_ctx=2048)),
-    ("smollm2-135m-instruct", KVSettings(n_ctx=3000, type_k="q8_0", type_v="q8_0")),
+    ("smollm2-135m-instruct", KVSettings(n_ctx=3000, type_k="q8_0", type_v="q8_0", flash_attn=True)),
     ("smollm2-135m-instruct", KVSettings(n_ctx=1024, type_k="q4_0", type_v="f16")),
     ("gemma-3-270m", KVSettings(n_ctx=8192)),
     ("gemma-3-270m", KVSettings(n_ctx=8192, swa_full=False)),
-    ("gemma-3-270m", KVSettings(n_ctx=4096, swa_full=False, n_ubatch=256, type_k="q8_0", type_v="q8_0")),
+    ("gemma-3-270m", KVSettings(n_ctx=4096, swa_full=False, n_ubatch=256, type_k="q8_0", type_v="q8_0", flash_attn=True)),
 ]
 
 
@@ -26,12 +26,7 @@ CASES = [
 def test_kv_and_output_match_llama_cpp(model, settings):
     path = PYPI_MODELS[model].locate()
     spec = ModelSpec.from_header(read_header(path))
-    quantized_v = settings.type_v != "f16"
-    obs = observe_load(
-        path, n_ctx=settings.n_ctx, n_ubatch=settings.n_ubatch, n_batch=max(512, settings.n_ubatch),
-        type_k=CACHE_TYPES[settings.type_k][2], type_v=CACHE_TYPES[settings.type_v][2],
-        swa_full=settings.swa_full, flash_attn=quantized_v, n_threads=1,
-    )
+    obs = observe_load(path, settings)
     n_lines = 2 if spec.n_swa else 1
     assert abs(kv_bytes(spec, settings) - obs.kv_bytes) <= n_lines * TOL
     assert abs(output_bytes(spec) - obs.output_bytes) <= TOL

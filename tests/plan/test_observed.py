@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inhouse.plan.observed import MIB, observe_load, parse_buffer_log
+from inhouse.plan.settings import LoadSettings
 
 
 def test_parse_buffer_lines():
@@ -26,9 +27,9 @@ def test_parse_buffer_lines():
 
 def test_smollm2_kv_cache_is_what_the_arithmetic_says(smollm2_path):
     # SmolLM2-135M: 30 layers, 3 KV heads x 64 dims, f16 K and V: 2 bytes each.
-    obs = observe_load(smollm2_path, n_ctx=2048, n_threads=1)
+    obs = observe_load(smollm2_path, LoadSettings(n_ctx=2048))
     assert obs.kv_bytes == 2048 * 30 * (3 * 64) * 2 * 2
     assert obs.weights_bytes > 80 * MIB and obs.compute_bytes > 0 and obs.output_bytes > 0
-    obs_q8 = observe_load(smollm2_path, n_ctx=2048, n_threads=1, type_k=8, type_v=8, flash_attn=True)
+    obs_q8 = observe_load(smollm2_path, LoadSettings(n_ctx=2048, type_k="q8_0", type_v="q8_0", flash_attn=True))
     # q8_0 stores 32 values in 34 bytes; llama.cpp prints MiB with two decimals.
     assert abs(obs_q8.kv_bytes - 2048 * 30 * (3 * 64) * 34 // 32 * 2) <= 0.005 * MIB

@@ -8,22 +8,9 @@ cache types store blocks of 32 values (q8_0: 34 bytes, q4_0: 18 bytes, ...).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from .settings import CACHE_TYPES, LoadSettings
 from .spec import ModelSpec
 
-# ggml type -> (block size in values, bytes per block), and the ids llama.cpp's API uses.
-CACHE_TYPES: dict[str, tuple[int, int, int]] = {
-    "f32": (1, 4, 0),
-    "f16": (1, 2, 1),
-    "q4_0": (32, 18, 2),
-    "q4_1": (32, 20, 3),
-    "q5_0": (32, 22, 6),
-    "q5_1": (32, 24, 7),
-    "q8_0": (32, 34, 8),
-    "iq4_nl": (32, 18, 20),
-    "bf16": (1, 2, 30),
-}
 KV_PAD = 256
 
 
@@ -39,32 +26,37 @@ def row_bytes(cache_type: str, n_values: int) -> int:
     return n_values // block * size
 
 
-@dataclass(frozen=True)
-class KVSettings:
-    n_ctx: int
-    n_ubatch: int = 512
-    n_seq: int = 1
-    type_k: str = "f16"
-    type_v: str = "f16"
-    swa_full: bool = True  # llama-cpp-python's default
+KVSettings = LoadSettings  # the name the KV tests grew up with
 
 
-def kv_cells(spec: ModelSpec, s: KVSettings, swa: bool) -> int:
+def kv_cells(spec: ModelSpec, s: LoadSettings, swa: bool) -> int:
     full = pad(s.n_ctx, KV_PAD) if s.n_ctx % KV_PAD else s.n_ctx
     if not swa or s.swa_full:
         return full
-    return min(full, pad(spec.n_swa * s.n_seq + s.n_ubatch, KV_PAD))
+    return min(full, pad(spec.n_swa * s.n_seq + s.eff_ubatch, KV_PAD))
 
 
-def kv_bytes(spec: ModelSpec, s: KVSettings) -> int:
-    total = 0
-    for il in range(spec.n_layer):
-        if spec.n_head_kv[il] == 0:  # no attention in this layer (recurrent or MLP-only)
-            continue
-        swa = bool(spec.swa_layers and spec.swa_layers[il])
-        cells = kv_cells(spec, s, swa)
-        total += cells * (row_bytes(s.type_k, spec.n_embd_k_gqa(il)) + row_bytes(s.type_v, spec.n_embd_v_gqa(il)))
-    return total
+def kv_layer_bytes(spec: ModelSpec, s: LoadSettings, il: int) -> int:
+    """K and V bytes of layer ``il``; 0 for a recurrent or attention-free layer. MLA models
+    (deepseek2) cache one compressed latent per token as K and keep no V."""
+    if not spec.has_kv(il):
+        return 0
+    swa = bool(spec.swa_layers and spec.swa_layers[il])
+    cells = kv_cells(spec, s, swa)
+    k = row_bytes(s.type_k, spec.n_embd_k_gqa(il))
+    v = 0 if spec.is_mla else row_bytes(s.type_v, spec.n_embd_v_gqa(il))
+    return cells * (k + v)
+
+
+def kv_bytes(spec: ModelSpec, s: LoadSettings) -> int:
+    return sum(kv_layer_bytes(spec, s, il) for il in range(spec.n_layer))
+
+
+def state_bytes(spec: ModelSpec, s: LoadSettings) -> int:
+    """Recurrent state (llama.cpp's "RS" buffer): per recurrent layer and sequence, a convolution
+    state of ``n_embd_r`` and an SSM state of ``n_embd_s`` float32 values."""
+    n_rec = sum(1 for il in range(spec.n_layer) if spec.is_recurrent(il))
+    return n_rec * max(1, s.n_seq) * (spec.n_embd_r + spec.n_embd_s) * 4
 
 
 def output_bytes(spec: ModelSpec, n_seq: int = 1) -> int:

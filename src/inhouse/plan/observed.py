@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
+from .settings import CACHE_TYPES, LoadSettings
 
 MIB = 1024 * 1024
 _LINE = re.compile(
@@ -94,14 +95,19 @@ def parse_buffer_log(lines: list[str]) -> ObservedMemory:
     return obs
 
 
-def observe_load(model_path: str | Path, **llama_kwargs: Any) -> ObservedMemory:
-    """Load ``model_path`` in llama.cpp with ``llama_kwargs`` (Llama() arguments: n_ctx, n_batch,
-    n_ubatch, type_k, type_v, flash_attn, swa_full, n_gpu_layers, ...) and return what it
-    allocated. Weights are memory-mapped, not read, so this is quick even for large files."""
+def observe_load(model_path: str | Path, settings: LoadSettings | None = None, *, n_threads: int = 1,
+                 use_mmap: bool = True) -> ObservedMemory:
+    """Load ``model_path`` in llama.cpp with ``settings`` and return what it allocated.
+
+    Uses llama.cpp's C API directly (not ``Llama()``) so that every setting that changes memory
+    can be set, weight repacking included, and so that vocabulary-less synthetic GGUFs load.
+    Weights are memory-mapped, not read, so this is quick even for large files; the KV cache and
+    compute buffers are really allocated.
+    """
     import llama_cpp
-    from llama_cpp import Llama
     from llama_cpp import _logger
 
+    s = settings or LoadSettings()
     lines: list[str] = []
 
     @llama_cpp.llama_log_callback
@@ -109,13 +115,43 @@ def observe_load(model_path: str | Path, **llama_kwargs: Any) -> ObservedMemory:
         lines.append(text.decode("utf-8", errors="replace"))
 
     with _lock:
+        llama_cpp.llama_backend_init()
         llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
+        model = ctx = None
         try:
-            llm = Llama(model_path=str(model_path), verbose=False, **llama_kwargs)
-            llm.close()
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelLoadError(f"llama.cpp could not load {model_path} with {llama_kwargs} ({exc}).") from exc
+            mp = llama_cpp.llama_model_default_params()
+            mp.n_gpu_layers = s.n_gpu_layers
+            mp.use_extra_bufts = s.repack
+            mp.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if use_mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
+            model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), mp)
+            if not model:
+                raise ModelLoadError(f"llama.cpp could not load {model_path}: {_last_error(lines)}")
+            cp = llama_cpp.llama_context_default_params()
+            cp.n_ctx = s.n_ctx
+            cp.n_batch = s.eff_batch  # as Llama() does: n_batch = min(n_ctx, n_batch)
+            cp.n_ubatch = s.eff_ubatch
+            cp.n_seq_max = s.n_seq
+            cp.n_threads = cp.n_threads_batch = n_threads
+            cp.type_k = CACHE_TYPES[s.type_k][2]
+            cp.type_v = CACHE_TYPES[s.type_v][2]
+            cp.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if s.flash_attn
+                                  else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
+            cp.swa_full = s.swa_full
+            ctx = llama_cpp.llama_init_from_model(model, cp)
+            if not ctx:
+                raise ModelLoadError(f"llama.cpp could not create a context for {model_path} with "
+                                     f"{s}: {_last_error(lines)}")
         finally:
+            if ctx:
+                llama_cpp.llama_free(ctx)
+            if model:
+                llama_cpp.llama_model_free(model)
             llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
     joined = "".join(lines).splitlines()
     return parse_buffer_log(joined)
+
+
+def _last_error(lines: list[str]) -> str:
+    text = [ln.strip() for ln in "".join(lines).splitlines() if ln.strip()]
+    errors = [ln for ln in text if "error" in ln.lower() or "failed" in ln.lower()]
+    return (errors or text or ["no message"])[-1]
