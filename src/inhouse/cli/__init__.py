@@ -33,11 +33,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import chat, machine, models
+    from . import chat, fit, machine, models
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
     cli.add_command(machine.machine)
+    cli.add_command(fit.fit)
 
 
 _register()

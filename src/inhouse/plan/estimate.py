@@ -97,8 +97,16 @@ class MemoryEstimate:
         return sum(self.breakdown().values())
 
     @property
+    def resident_bytes(self) -> int:
+        """What stays in memory once loaded. Repacked weights are a copy: llama.cpp reads the
+        mapped originals once while repacking and never again, so the page cache can drop them.
+        The total (what llama.cpp reports) counts both."""
+        return self.total_bytes - self.repack_bytes
+
+    @property
     def ram_bytes(self) -> int:
-        return self.total_bytes - sum(self.gpu.values())
+        """Resident bytes in RAM (GPU parts excluded): the figure budgets compare against."""
+        return self.resident_bytes - sum(self.gpu.values())
 
     @property
     def vram_bytes(self) -> int:
@@ -116,7 +124,7 @@ class MemoryEstimate:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        return {"total_bytes": self.total_bytes, "ram_bytes": self.ram_bytes, "vram_bytes": self.vram_bytes,
+        return {"total_bytes": self.total_bytes, "resident_bytes": self.resident_bytes, "ram_bytes": self.ram_bytes, "vram_bytes": self.vram_bytes,
                 "breakdown": self.breakdown(), "gpu": d["gpu"], "compute_phases": d["phases"]}
 
 
