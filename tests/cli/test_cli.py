@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from click.testing import CliRunner
 
 from inhouse.cli import cli
@@ -100,3 +102,81 @@ def test_chat_through_the_real_server(llama_server):
                          "--max-tokens", "16")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+# ---- inhouse fit -------------------------------------------------------------------------------
+
+BREAKDOWN = {"weights_bytes", "repack_bytes", "kv_bytes", "state_bytes", "output_bytes", "compute_bytes"}
+
+
+def test_fit_json_has_total_and_breakdown():
+    result = run("fit", "--ctx", "4096", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data["breakdown"]) == BREAKDOWN
+    assert data["total_bytes"] == sum(data["breakdown"].values())
+    # SmolLM2: 30 layers x 3 KV heads x 64 dims x (K+V) x f16 x 4096 cells
+    assert data["breakdown"]["kv_bytes"] == 30 * 3 * 64 * 2 * 2 * 4096
+    assert data["settings"]["n_ubatch"] == 512 and data["settings"]["flash_attn"] is False
+
+
+def test_fit_verify_puts_llama_cpp_beside_the_estimate():
+    result = run("fit", "gemma-3-270m", "--ctx", "8192", "--no-swa-full", "--verify", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    actual = data["llama_cpp"]
+    assert set(actual["breakdown"]) == BREAKDOWN
+    assert abs(data["total_bytes"] - actual["total_bytes"]) <= 0.03 * actual["total_bytes"]
+    assert data["breakdown"]["kv_bytes"] == pytest.approx(actual["breakdown"]["kv_bytes"], abs=0.01 * 2**20)
+    text = run("fit", "smollm2-135m-instruct", "--ctx", "2048", "--verify")
+    assert "llama.cpp" in text.output and "diff" in text.output
+
+
+def test_fit_catalog_model_without_download():
+    result = run("fit", "qwen3-coder-30b-a3b", "--quant", "Q4_K_M", "--ctx", "32768", "--flash-attn", "on",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["kind"] == "catalog"
+    assert 17 * 2**30 < data["breakdown"]["weights_bytes"] < 18 * 2**30
+    assert data["breakdown"]["kv_bytes"] == 48 * 4 * 128 * 2 * 2 * 32768
+
+
+def test_fit_budget_finds_the_largest_context():
+    result = run("fit", "qwen2.5-coder-7b", "--budget", "8GiB", "--json")
+    assert result.exit_code == 0, result.output
+    fits = json.loads(result.output)["fits"]
+    assert [f["type_k"] for f in fits] == ["f16", "q8_0", "q4_0"]
+    assert 0 < fits[0]["n_ctx"] < fits[1]["n_ctx"]
+    assert all(f["estimate"]["ram_bytes"] <= 8 * 2**30 for f in fits if f["n_ctx"])
+
+
+def test_fit_budget_auto_explains_what_it_subtracted():
+    result = run("fit", "--budget", "auto", "--headroom", "1GiB")
+    assert result.exit_code == 0, result.output
+    assert "Budget from this machine" in result.output
+    assert "RAM in total" in result.output and "headroom" in result.output
+    assert "largest context that fits" in result.output
+
+
+def test_fit_recommend_json_ranks_with_reasons():
+    result = run("fit", "--recommend", "--json", "--min-context", "16384")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["budget"]["source"] == "machine" and data["min_context"] == 16384
+    assert len({m["model_id"] for m in data["models"]}) >= 25
+    assert all(m["reason"] for m in data["models"])
+    text = run("fit", "--recommend")
+    assert "fits" in text.output and "tok/s" in text.output
+
+
+def test_fit_bad_inputs_are_one_line_errors(tmp_path):
+    assert_one_line_error(run_process("fit", "no-such-model"), "Unknown model")
+    assert_one_line_error(run_process("fit", "--budget", "12XB"), "as a size")
+    assert_one_line_error(run_process("fit", "--cache-type-v", "q8_0"), "needs flash attention")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\xff" * 64)
+    assert_one_line_error(run_process("fit", str(bad)), "GGUF")
+    cfg = tmp_path / "config.json"
+    cfg.write_text('{"model_type": "bert"}')
+    assert_one_line_error(run_process("fit", str(cfg)), "model_type 'bert'")

@@ -20,7 +20,7 @@ reports over synthetic models (``benchmarks/memory_accuracy.py`` checks them).
 
 from __future__ import annotations
 
-from .kv import kv_cells
+from .kv import kv_cells_per_stream as kv_cells
 from .settings import LoadSettings
 from .spec import ModelSpec
 

@@ -64,6 +64,7 @@ def spec_from_hf_config(cfg: dict[str, Any]) -> ModelSpec:
         n_ctx_train=_get(cfg, "max_position_embeddings", "seq_length"),
         n_head=[H] * L, n_head_kv=[KV] * L, head_dim_k=hd, head_dim_v=hd, n_ff=[F] * L, n_rot=hd,
         tied_embeddings=bool(cfg.get("tie_word_embeddings", arch in ("gemma2", "gemma3"))),
+        swa_layers=[False] * L,
     )
     # mixture of experts
     n_expert = int(_get(cfg, "num_experts", "n_routed_experts", "num_local_experts", default=0) or 0)

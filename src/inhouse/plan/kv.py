@@ -1,8 +1,9 @@
 """KV cache and output buffer sizes, as llama.cpp allocates them.
 
 llama.cpp gives every attention layer a K and a V tensor of ``cells x n_embd_{k,v}_gqa``
-elements in the cache type. Cells are the context length; sliding-window layers with
-``swa_full=False`` get only ``min(n_ctx, pad(n_swa * n_seq + n_ubatch, 256))`` cells. Quantized
+elements in the cache type. Cells are the context length (see ``kv_cells_per_stream`` for the
+padding and the split between sequences); sliding-window layers with ``swa_full=False`` get only
+the window plus one micro-batch. Quantized
 cache types store blocks of 32 values (q8_0: 34 bytes, q4_0: 18 bytes, ...).
 """
 
@@ -29,11 +30,18 @@ def row_bytes(cache_type: str, n_values: int) -> int:
 KVSettings = LoadSettings  # the name the KV tests grew up with
 
 
+def kv_cells_per_stream(spec: ModelSpec, s: LoadSettings, swa: bool) -> int:
+    """Cells of one sequence's cache. llama.cpp pads n_ctx to 256 and, with one stream per
+    sequence (its default: the cache is not unified), gives each ``pad(n_ctx / n_seq, 256)``;
+    a windowed SWA cache gets ``pad(min(that, n_swa + n_ubatch), 256)``."""
+    per = pad(pad(s.n_ctx, KV_PAD) // s.n_seq, KV_PAD)
+    if swa and not s.swa_full:
+        per = pad(min(per, spec.n_swa + s.eff_ubatch), KV_PAD)
+    return per
+
+
 def kv_cells(spec: ModelSpec, s: LoadSettings, swa: bool) -> int:
-    full = pad(s.n_ctx, KV_PAD) if s.n_ctx % KV_PAD else s.n_ctx
-    if not swa or s.swa_full:
-        return full
-    return min(full, pad(spec.n_swa * s.n_seq + s.eff_ubatch, KV_PAD))
+    return kv_cells_per_stream(spec, s, swa) * s.n_seq
 
 
 def kv_layer_bytes(spec: ModelSpec, s: LoadSettings, il: int) -> int:

@@ -96,7 +96,7 @@ def layout(spec: ModelSpec) -> list[TensorLayout]:
                 t(p + "ffn_down.bias", (E,), "bias")
         if arch in ("gemma2", "gemma3"):
             t(p + "post_ffw_norm.weight", (E,), "norm")
-    t("output_norm.weight", (E,), "norm")
+    t("token_embd_norm.weight" if arch == "lfm2" else "output_norm.weight", (E,), "norm")
     if arch == "starcoder2":
         t("output_norm.bias", (E,), "bias")
     if not spec.tied_embeddings:

@@ -153,5 +153,5 @@ def observe_load(model_path: str | Path, settings: LoadSettings | None = None, *
 
 def _last_error(lines: list[str]) -> str:
     text = [ln.strip() for ln in "".join(lines).splitlines() if ln.strip()]
-    errors = [ln for ln in text if "error" in ln.lower() or "failed" in ln.lower()]
-    return (errors or text or ["no message"])[-1]
+    errors = [ln for ln in text if "error" in ln.lower()] or [ln for ln in text if "failed" in ln.lower()]
+    return (errors or text or ["no message"])[0]
