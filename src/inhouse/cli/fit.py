@@ -41,7 +41,7 @@ def _machine_budget(headroom: str | None):
     from ..plan.budget import machine_budget, parse_size
     from ..store import Store
 
-    with Store.open() as store:
+    with Store.open() as store, console(stderr=True).status("Reading this machine's memory and bandwidth..."):
         info = probe_machine(store)
     return machine_budget(info, parse_size(headroom) if headroom else None), info
 
@@ -110,7 +110,8 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     if verify:
         from ..plan.verify import verify as run_verify
 
-        est, obs = run_verify(target, settings)
+        with console(stderr=True).status(f"llama.cpp is loading {target.label} to see what it allocates..."):
+            est, obs = run_verify(target, settings)
     else:
         from ..plan.estimate import estimate
 

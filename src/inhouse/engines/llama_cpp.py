@@ -76,6 +76,7 @@ class LlamaCppEngine(Engine):
         n_gpu_layers: int = 0,
         flash_attn: bool | None = None,
         model_name: str | None = None,
+        reuse_prefix: bool = False,
     ) -> None:
         from ..machine.cpu import default_threads
 
@@ -95,6 +96,10 @@ class LlamaCppEngine(Engine):
                 )
         self.chat_template = "gguf" if template else f"builtin:{BUILTIN_FORMATS[header.architecture]}"
         self.supports_tools = bool(template) and "tools" in template
+        # llama.cpp's results depend on how the prompt is split into batches, so reusing the cached
+        # prefix of the previous prompt changes greedy output (seen: a different answer to the same
+        # question) and fakes prefill speed. Off by default: every request is evaluated whole.
+        self.reuse_prefix = reuse_prefix
         self._lock = threading.Lock()
         kwargs: dict[str, Any] = {}
         if flash_attn is not None:
@@ -182,6 +187,8 @@ class LlamaCppEngine(Engine):
         stops = [s for s in (*template_stops, *request.stop) if s]
         if request.seed is not None:
             llm.set_seed(request.seed)
+        if not self.reuse_prefix:
+            llm.reset()
         llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
         yield Started(t=now(), prompt_tokens=len(prompt))
 
