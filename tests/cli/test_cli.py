@@ -180,3 +180,50 @@ def test_fit_bad_inputs_are_one_line_errors(tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text('{"model_type": "bert"}')
     assert_one_line_error(run_process("fit", str(cfg)), "model_type 'bert'")
+
+
+# ---- inhouse bench -----------------------------------------------------------------------------
+
+BENCH_KEYS = {"depth", "decode_tps", "prefill_tps", "ttft_cold_s", "ttft_warm_s", "itl_p50_s", "itl_p99_s",
+              "peak_rss_bytes", "bandwidth_share", "settings"}
+
+
+def test_bench_json_rows_and_store():
+    result = run("bench", "-d", "0,256", "--prompt-tokens", "32", "--gen-tokens", "16", "--reps", "2", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    rows = data["results"]
+    assert [r["depth"] for r in rows] == [0, 256]
+    for r in rows:
+        assert BENCH_KEYS <= set(r)
+        assert r["decode_tps"] > 0 and r["peak_rss_bytes"] > 0 and 0 < r["bandwidth_share"] < 1
+        assert r["settings"]["type_k"] == "f16" and r["settings"]["threads"] >= 1
+    from inhouse.store import Store
+
+    with Store.open() as store:
+        assert len(store.bench_results(data["sweep_id"])) == 2
+
+
+def test_bench_sweep_csv_and_text():
+    result = run("bench", "-d", "0", "--prompt-tokens", "16", "--gen-tokens", "8", "--reps", "1",
+                 "--cache-type", "f16", "--cache-type", "q8_0", "--flash-attn", "on", "--csv")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("label,engine,depth") and len(lines) == 3
+    assert "[f16]" in lines[1] and "[q8_0]" in lines[2]
+    text = run("bench", "-d", "0", "--prompt-tokens", "16", "--gen-tokens", "8", "--reps", "1")
+    assert "llama.cpp's counters" in text.output and "95% CI" in text.output
+
+
+def test_bench_compare_runs_both_sides():
+    result = run("bench", "-d", "0", "--prompt-tokens", "32", "--gen-tokens", "16", "--reps", "2", "--compare")
+    assert result.exit_code == 0, result.output
+    assert "(server)" in result.output and "In-process vs. llama.cpp server" in result.output
+
+
+def test_bench_bad_inputs_are_one_line_errors():
+    port = free_port()
+    assert_one_line_error(run_process("bench", "--endpoint", f"http://127.0.0.1:{port}", "--model", "x",
+                                      "-d", "0", "--reps", "1"), "Cannot reach")
+    assert_one_line_error(run_process("bench", "no-such-model"), "Unknown model")
+    assert_one_line_error(run_process("bench", "-d", "1000000", "--reps", "1"), "no depth fits")

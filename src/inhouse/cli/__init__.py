@@ -33,12 +33,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import chat, fit, machine, models
+    from . import bench, chat, fit, machine, models
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
     cli.add_command(machine.machine)
     cli.add_command(fit.fit)
+    cli.add_command(bench.bench)
 
 
 _register()

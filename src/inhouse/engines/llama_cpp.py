@@ -189,6 +189,7 @@ class LlamaCppEngine(Engine):
             llm.set_seed(request.seed)
         if not self.reuse_prefix:
             llm.reset()
+        llama_cpp.llama_synchronize(llm._ctx.ctx)  # settle earlier work before the counters restart
         llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
         yield Started(t=now(), prompt_tokens=len(prompt))
 

@@ -211,3 +211,25 @@ class Store:
             d["result"] = json.loads(rj) if rj else None
             out.append(d)
         return out
+
+    def save_bench_result(self, sweep_id: str, result: dict[str, Any], machine_fingerprint: str | None = None) -> int:
+        """Store one benchmark result at once, in its own transaction."""
+        with self.tx() as conn:
+            cur = conn.execute(
+                """INSERT INTO bench_results (sweep_id, created_at, machine_fingerprint, model, engine, depth,
+                   decode_tps, prefill_tps, ttft_warm_s, peak_rss_bytes, settings_json, result_json)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (sweep_id, now_iso(), machine_fingerprint, result["label"], result["engine"], result["depth"],
+                 result.get("decode_tps"), result.get("prefill_tps"), result.get("ttft_warm_s"),
+                 result.get("peak_rss_bytes"), json.dumps(result.get("settings", {})), json.dumps(result)),
+            )
+            return int(cur.lastrowid)
+
+    def bench_results(self, sweep_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT sweep_id, created_at, result_json FROM bench_results"
+        args: tuple = ()
+        if sweep_id:
+            sql += " WHERE sweep_id = ?"
+            args = (sweep_id,)
+        rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
+        return [{"sweep_id": r[0], "created_at": r[1], **json.loads(r[2])} for r in rows]

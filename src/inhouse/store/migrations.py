@@ -56,4 +56,31 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_bench_results(conn: sqlite3.Connection) -> None:
+    """One row per benchmark result (a configuration at one depth), written as soon as it is
+    measured, so an interrupted sweep keeps what it finished."""
+    _run(
+        conn,
+        """
+        CREATE TABLE bench_results (
+            id INTEGER PRIMARY KEY,
+            sweep_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            machine_fingerprint TEXT,
+            model TEXT NOT NULL,
+            engine TEXT NOT NULL,
+            depth INTEGER NOT NULL,
+            decode_tps REAL,
+            prefill_tps REAL,
+            ttft_warm_s REAL,
+            peak_rss_bytes INTEGER,
+            settings_json TEXT NOT NULL,
+            result_json TEXT NOT NULL
+        );
+        CREATE INDEX bench_results_sweep ON bench_results(sweep_id);
+        CREATE INDEX bench_results_model ON bench_results(model, created_at)
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results]

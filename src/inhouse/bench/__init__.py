@@ -1,0 +1,1 @@
+"""``inhouse bench``: speed and memory figures a careful engineer would sign."""

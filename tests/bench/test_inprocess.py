@@ -1,0 +1,95 @@
+"""The in-process benchmark against independent clocks: a timer around llama-cpp-python's own
+token stream, and llama.cpp's perf counters."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from inhouse.bench.config import BenchConfig, Workload
+from inhouse.bench.inprocess import InProcessRunner
+from inhouse.bench.run import run_sweep
+from inhouse.store import Store
+
+P, G = 64, 48
+
+
+@pytest.fixture(scope="module")
+def sweep(smollm2_path, tmp_path_factory):
+    store = Store.open(tmp_path_factory.mktemp("bench") / "inhouse.db")
+    config = BenchConfig(model=str(smollm2_path), label="smollm2", threads=2)
+    result = run_sweep([config], Workload(depths=(0, 512), prompt_tokens=P, gen_tokens=G, reps=3),
+                       store=store, bandwidth=30e9)
+    yield result, store
+    store.close()
+
+
+def _independent_decode_tps(model_path, threads: int) -> float:
+    """Decode speed timed outside inhouse: a plain loop over llama-cpp-python's token stream."""
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(model_path), n_ctx=512, n_threads=threads, n_threads_batch=threads, verbose=False)
+    try:
+        # the same position as the benchmark's: decoding slows as the context grows
+        text = b"def parse_config(path):\n    with open(path) as f:\n        return json.load(f)\n" * 16
+        prompt = llm.tokenize(text, add_bos=True)[:P]
+        best = 0.0
+        for _ in range(2):
+            llm.reset()
+            times = []
+            for _token in llm.generate(prompt, temp=0.0, reset=True):
+                times.append(time.perf_counter())
+                if len(times) == G:
+                    break
+            best = max(best, (len(times) - 1) / (times[-1] - times[0]))
+        return best
+    finally:
+        llm.close()
+
+
+def test_decode_speed_agrees_with_an_independent_timer(sweep, smollm2_path):
+    result, _ = sweep
+    ours = result.results[0].decode_tps
+    theirs = _independent_decode_tps(smollm2_path, threads=2)
+    assert ours == pytest.approx(theirs, rel=0.15), (ours, theirs)
+
+
+def test_llama_cpp_perf_counters_agree(sweep):
+    result, _ = sweep
+    for r in result.results:
+        assert r.engine_prefill_tps == pytest.approx(r.prefill_tps, rel=0.05)
+        assert r.engine_decode_tps == pytest.approx(r.decode_tps, rel=0.05)
+
+
+def test_every_figure_is_there_and_consistent(sweep, smollm2_path):
+    result, store = sweep
+    assert [r.depth for r in result.results] == [0, 512]
+    for r in result.results:
+        assert r.load_s > 0 and r.ttft_cold_s > 0 and r.ttft_warm_s > 0
+        assert r.prefill.low <= r.prefill_tps <= r.prefill.high and r.prefill.n == 3
+        assert 0 < r.itl_p50_s <= r.itl_p90_s <= r.itl_p99_s
+        # the weights are mapped and every page is read while decoding
+        assert r.peak_rss_bytes >= 0.9 * smollm2_path.stat().st_size
+        assert r.bandwidth_share == pytest.approx(r.bytes_per_token * r.decode_tps / 30e9)
+    # the KV cache read per token grows with the depth
+    assert result.results[1].bytes_per_token > result.results[0].bytes_per_token
+    stored = store.bench_results(result.sweep_id)
+    assert [row["depth"] for row in stored] == [0, 512]
+    assert store.runs("bench")[-1]["status"] == "ok"
+
+
+def test_each_repetition_starts_from_exactly_the_depth(smollm2_path):
+    runner = InProcessRunner(BenchConfig(model=str(smollm2_path), label="x", threads=2), n_ctx=0)
+    runner.n_ctx = 1024
+    runner.load()
+    try:
+        runner.fill(256)
+        first = runner.rep(256, 32, 8, seed=1)
+        second = runner.rep(256, 32, 8, seed=2)
+        for rep in (first, second):
+            assert rep.engine_prefill_n == 32  # only the new prompt was evaluated, not the depth
+            assert rep.engine_decode_n == 7 and len(rep.token_times) == 8
+        assert runner.llm.n_tokens == 256 + 32 + 7
+    finally:
+        runner.close()
