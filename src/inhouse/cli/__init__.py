@@ -33,13 +33,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, fit, machine, models
+    from . import bench, chat, fit, machine, models, sandbox
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
     cli.add_command(machine.machine)
     cli.add_command(fit.fit)
     cli.add_command(bench.bench)
+    cli.add_command(sandbox.sandbox)
 
 
 _register()

@@ -1,0 +1,273 @@
+"""Run one program in the sandbox and report what happened.
+
+Isolation, strongest available first:
+
+- **bubblewrap** (Debian package ``bubblewrap``): new user, mount, PID, network, IPC and UTS
+  namespaces; the whole file system read-only; ``$HOME``, ``/root``, ``/tmp``, the inhouse store
+  and ``/etc/shadow`` replaced by empty read-only mounts (so ``~/.ssh``, ``~/.aws``,
+  ``~/.config``, ``~/.netrc`` are not there); the fresh working directory bound read-write as the
+  only writable place; no network but a downed loopback; a cleared environment. When the program
+  exits, its PID namespace dies and takes every process it started with it.
+- **rlimits only**, when bubblewrap is missing or the kernel refuses namespaces: the result says
+  so loudly (``isolation`` and ``warnings``): the file system and network are then reachable.
+
+Always: its own session, rlimits (CPU seconds, address space, file size, open files, processes;
+plus a ``pids`` cgroup where RLIMIT_NPROC does not bind, i.e. as root), a wall clock scaled by the
+machine's speed, output captured up to a limit (far more output kills it), and a final kill of
+everything that is left.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .cgroup import PidsCgroup
+from .limits import SandboxLimits, speed_factor
+
+HIDDEN_ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass
+class SandboxResult:
+    status: str  # ok, error, timeout, killed
+    exit_code: int | None
+    duration_s: float
+    stdout: str
+    stderr: str
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    isolation: str = "bubblewrap"
+    reason: str | None = None  # why it was killed
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@functools.lru_cache(maxsize=1)
+def _bwrap() -> tuple[str | None, str | None]:
+    """(path of a working bwrap, why not)."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None, ("bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf "
+                      "install bubblewrap); running with resource limits only: the file system and network "
+                      "are NOT isolated")
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--", "/bin/true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return None, (f"the kernel refused bubblewrap's namespaces ({probe.stderr.strip()[:160]}); running with "
+                      "resource limits only: the file system and network are NOT isolated")
+    return path, None
+
+
+def isolation_report() -> dict:
+    path, why = _bwrap()
+    return {"isolation": "bubblewrap" if path else "rlimits-only", "bwrap": path, "warning": why}
+
+
+def _hidden_paths() -> list[str]:
+    from ..config import home_dir
+
+    out = {os.path.expanduser("~"), "/root", str(home_dir())}
+    return sorted(p for p in out if p and os.path.isdir(p))
+
+
+def _python_binds() -> list[str]:
+    """The interpreter and its prefixes, bound back after $HOME is hidden (pyenv and virtual
+    environments often live under it)."""
+    paths = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    return sorted(p for p in paths if os.path.isdir(p))
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _bwrap_argv(bwrap: str, workdir: Path, argv: list[str], env: dict[str, str]) -> list[str]:
+    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+           "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+           "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+    # empty mounts over the user's home, /root and the inhouse store (those under /tmp are gone already)
+    hidden = [p for p in _hidden_paths() if not _under(p, "/tmp")]
+    for path in hidden:
+        cmd += ["--tmpfs", path]
+    for secret in ("/etc/shadow", "/etc/gshadow"):
+        if os.path.exists(secret):
+            cmd += ["--ro-bind", "/dev/null", secret]
+    for path in _python_binds():
+        cmd += ["--ro-bind", path, path]
+    cmd += ["--bind", str(workdir), str(workdir)]
+    for path in ["/tmp", "/dev/shm", *hidden]:
+        cmd += ["--remount-ro", path]  # the working directory, mounted on its own, stays writable
+    cmd += ["--chdir", str(workdir), "--clearenv"]
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    return cmd + ["--", *argv]
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    return {"PATH": HIDDEN_ENV_PATH, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1"}
+
+
+class _Reader(threading.Thread):
+    def __init__(self, stream, keep: int, on_flood) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.keep, self.on_flood = stream, keep, on_flood
+        self.data = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        while chunk := self.stream.read(65536):
+            self.total += len(chunk)
+            if len(self.data) < self.keep:
+                self.data += chunk[: self.keep - len(self.data)]
+            self.on_flood(self.total)
+
+
+def run_program(program: str | os.PathLike[str], limits: SandboxLimits | None = None, *,
+                files: dict[str, str] | None = None, args: list[str] | None = None,
+                isolation: str = "auto") -> SandboxResult:
+    """Run the Python file ``program`` (copied into a fresh working directory, with ``files``
+    beside it) under ``limits``. ``isolation``: "auto" (bubblewrap if it works), "rlimits"."""
+    limits = limits or SandboxLimits()
+    warnings: list[str] = []
+    bwrap, why = _bwrap() if isolation == "auto" else (None, "resource limits only, as asked")
+    if why:
+        warnings.append(why)
+    workdir = Path(tempfile.mkdtemp(prefix="inhouse-sandbox-"))
+    os.chmod(workdir, 0o777)
+    try:
+        target = workdir / Path(program).name
+        shutil.copyfile(program, target)
+        for name, text in (files or {}).items():
+            dest = (workdir / name).resolve()
+            if workdir.resolve() not in dest.parents:
+                raise ValueError(f"sandbox file {name!r} would land outside the working directory")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text)
+        # -E -s: no PYTHON* variables, no user site; -u: output reaches us even if it is killed
+        argv = [sys.executable, "-E", "-s", "-u", "-X", "utf8", str(target), *(args or [])]
+        env = _env(workdir)
+        cmd = _bwrap_argv(bwrap, workdir, argv, env) if bwrap else argv
+        return _execute(cmd, None if bwrap else env, workdir, limits, "bubblewrap" if bwrap else "rlimits-only",
+                        warnings)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _execute(cmd: list[str], env: dict[str, str] | None, workdir: Path, limits: SandboxLimits, isolation: str,
+             warnings: list[str]) -> SandboxResult:
+    is_root = os.geteuid() == 0
+    cgroup = PidsCgroup(limits.processes) if is_root else None
+    if is_root and not (cgroup and cgroup.active):
+        warnings.append("running as root with no pids cgroup available: the process count is not capped")
+    n_proc = limits.processes
+    if not is_root:
+        try:
+            import psutil
+
+            mine = sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == os.getuid())
+            n_proc += mine  # RLIMIT_NPROC counts every process of this user
+        except Exception:  # noqa: BLE001 - best effort
+            n_proc += 512
+
+    def preexec() -> None:
+        if cgroup is not None:
+            cgroup.attach_self()
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        resource.setrlimit(resource.RLIMIT_NPROC, (n_proc, n_proc))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    wall = limits.wall_s * (speed_factor() if limits.scale_wall_clock else 1.0)
+    killed_for: list[str] = []
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=workdir, env=env, start_new_session=True, preexec_fn=preexec)
+
+    def kill(reason: str) -> None:
+        if not killed_for:
+            killed_for.append(reason)
+        _kill_tree(proc, cgroup)
+
+    def flood(total: int) -> None:
+        if total > limits.kill_output_bytes:
+            kill(f"more than {limits.kill_output_bytes} bytes of output")
+
+    out, err = _Reader(proc.stdout, limits.output_bytes, flood), _Reader(proc.stderr, limits.output_bytes, flood)
+    out.start()
+    err.start()
+    try:
+        proc.wait(timeout=wall)
+    except subprocess.TimeoutExpired:
+        kill(f"wall clock of {wall:.1f} s")
+        proc.wait()
+    except BaseException:
+        kill("interrupted")
+        proc.wait()
+        raise
+    finally:
+        duration = time.perf_counter() - t0
+        _kill_tree(proc, cgroup)  # whatever it left behind
+        out.join(timeout=5)
+        err.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+        if cgroup is not None:
+            cgroup.remove()
+    code = proc.returncode
+    if killed_for and killed_for[0].startswith("wall clock"):
+        status = "timeout"
+    elif killed_for or code < 0 or (isolation == "bubblewrap" and code > 128):
+        status = "killed"
+        if not killed_for:
+            sig = -code if code < 0 else code - 128
+            try:
+                name = signal.Signals(sig).name
+            except ValueError:
+                name = f"signal {sig}"
+            killed_for.append({"SIGXCPU": f"CPU limit of {limits.cpu_s} s"}.get(name, f"killed by {name}"))
+    else:
+        status = "ok" if code == 0 else "error"
+    return SandboxResult(
+        status=status, exit_code=code, duration_s=duration,
+        stdout=out.data.decode("utf-8", "replace"), stderr=err.data.decode("utf-8", "replace"),
+        stdout_truncated=out.total > len(out.data), stderr_truncated=err.total > len(err.data),
+        isolation=isolation, reason=killed_for[0] if killed_for else None, warnings=warnings)
+
+
+def _kill_tree(proc: subprocess.Popen, cgroup: PidsCgroup | None) -> None:
+    """Kill the sandbox and everything under it: its session (rlimits-only), its PID namespace
+    (bubblewrap: killing bwrap kills the namespace's init, and the kernel the rest), its cgroup."""
+    import psutil
+
+    try:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        kids = []
+    for sig_target in (lambda: os.killpg(proc.pid, signal.SIGKILL), lambda: proc.kill()):
+        try:
+            sig_target()
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+    for kid in kids:
+        try:
+            kid.kill()
+        except psutil.Error:
+            pass
+    if cgroup is not None:
+        cgroup.kill_all()
