@@ -93,3 +93,24 @@ def test_each_repetition_starts_from_exactly_the_depth(smollm2_path):
         assert runner.llm.n_tokens == 256 + 32 + 7
     finally:
         runner.close()
+
+
+def test_ctrl_c_keeps_every_finished_result(smollm2_path, tmp_path):
+    from inhouse.bench.run import Sweep
+
+    workload = Workload(depths=(0, 256), prompt_tokens=16, gen_tokens=4, reps=1, warmup=0)
+    calls = []
+
+    def progress(n):
+        calls.append(n)
+        if len(calls) == 2:  # the first repetition at depth 256: the user presses Ctrl-C
+            raise KeyboardInterrupt
+
+    sweep = Sweep()
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep([BenchConfig(model=str(smollm2_path), label="x", threads=2)], workload, store=store,
+                      progress=progress, sweep=sweep)
+        assert [r.depth for r in sweep.results] == [0] and sweep.interrupted
+        assert [row["depth"] for row in store.bench_results(sweep.sweep_id)] == [0]
+        assert store.runs("bench")[-1]["status"] == "interrupted"
