@@ -25,34 +25,43 @@ def sweep(smollm2_path, tmp_path_factory):
     store.close()
 
 
-def _independent_decode_tps(model_path, threads: int) -> float:
-    """Decode speed timed outside inhouse: a plain loop over llama-cpp-python's token stream."""
+def test_decode_speed_agrees_with_an_independent_timer(smollm2_path):
+    """inhouse's repetitions alternated with a plain loop timing llama-cpp-python's own token
+    stream at the same position; the median of the paired ratios must be close to 1 (pairs, because
+    a shared VM drifts between runs). benchmarks/bench_accuracy.py prints the same figure."""
+    import statistics
+
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(model_path), n_ctx=512, n_threads=threads, n_threads_batch=threads, verbose=False)
+    runner = InProcessRunner(BenchConfig(model=str(smollm2_path), label="x", threads=2), n_ctx=0)
+    runner.n_ctx = 512
+    runner.load()
+    llm = Llama(model_path=str(smollm2_path), n_ctx=512, n_threads=2, n_threads_batch=2, verbose=False)
     try:
-        # the same position as the benchmark's: decoding slows as the context grows
+        runner.fill(0)
         text = b"def parse_config(path):\n    with open(path) as f:\n        return json.load(f)\n" * 16
-        prompt = llm.tokenize(text, add_bos=True)[:P]
-        best = 0.0
-        for _ in range(2):
+        prompt = llm.tokenize(text, add_bos=True)[:P]  # the same position: decoding slows as context grows
+        ratios = []
+        n_gen = 96
+        for i in range(6):
+            ours = runner.rep(0, P, n_gen, seed=i + 1).decode_tps
+            # two llama.cpp contexts share this process: let one's worker threads stop spinning
+            # before the other runs, or each slows the other down
+            time.sleep(0.5)
             llm.reset()
             times = []
             for _token in llm.generate(prompt, temp=0.0, reset=True):
                 times.append(time.perf_counter())
-                if len(times) == G:
+                if len(times) == n_gen:
                     break
-            best = max(best, (len(times) - 1) / (times[-1] - times[0]))
-        return best
+            theirs = (len(times) - 1) / (times[-1] - times[0])
+            time.sleep(0.5)
+            if i:  # the first pair warms up
+                ratios.append(ours / theirs)
     finally:
         llm.close()
-
-
-def test_decode_speed_agrees_with_an_independent_timer(sweep, smollm2_path):
-    result, _ = sweep
-    ours = result.results[0].decode_tps
-    theirs = _independent_decode_tps(smollm2_path, threads=2)
-    assert ours == pytest.approx(theirs, rel=0.15), (ours, theirs)
+        runner.close()
+    assert statistics.median(ratios) == pytest.approx(1.0, rel=0.15), ratios
 
 
 def test_llama_cpp_perf_counters_agree(sweep):
