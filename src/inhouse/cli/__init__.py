@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, fit, machine, models, sandbox
+    from . import bench, chat, evals, fit, machine, models, sandbox
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
@@ -41,6 +41,7 @@ def _register() -> None:
     cli.add_command(fit.fit)
     cli.add_command(bench.bench)
     cli.add_command(sandbox.sandbox)
+    cli.add_command(evals.eval_)
 
 
 _register()

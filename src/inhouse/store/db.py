@@ -233,3 +233,17 @@ class Store:
             args = (sweep_id,)
         rows = self.conn.execute(sql + " ORDER BY id", args).fetchall()
         return [{"sweep_id": r[0], "created_at": r[1], **json.loads(r[2])} for r in rows]
+
+    def save_eval_result(self, eval_id: str, row: dict[str, Any]) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                """INSERT OR REPLACE INTO eval_results (eval_id, created_at, model, suite, task_id, category,
+                   sample, outcome, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (eval_id, now_iso(), row["model"], row["suite"], row["task_id"], row["category"], row["sample"],
+                 row["outcome"], json.dumps(row)),
+            )
+
+    def eval_results(self, eval_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT detail_json FROM eval_results WHERE eval_id = ? ORDER BY id",
+                                 (eval_id,)).fetchall()
+        return [json.loads(r[0]) for r in rows]

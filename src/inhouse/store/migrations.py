@@ -83,4 +83,27 @@ def m002_bench_results(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results]
+def m003_eval_results(conn: sqlite3.Connection) -> None:
+    """One row per scored sample, written as soon as it is scored: --resume skips what is here."""
+    _run(
+        conn,
+        """
+        CREATE TABLE eval_results (
+            id INTEGER PRIMARY KEY,
+            eval_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            model TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            category TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            detail_json TEXT NOT NULL,
+            UNIQUE (eval_id, task_id, sample)
+        );
+        CREATE INDEX eval_results_model ON eval_results(model, created_at)
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results]

@@ -1,0 +1,84 @@
+"""``inhouse eval``: run a task suite against a model, score it in the sandbox, report pass@1."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import InhouseError
+from ._render import console, echo_json
+
+
+def _print_summary(out, title: str, summary: dict) -> None:
+    o = summary["overall"]
+    out.print(f"[bold]{title}[/]: pass@1 {o['rate'] * 100:.1f}% [95% CI {o['low'] * 100:.1f}-{o['high'] * 100:.1f}] "
+              f"({o['passed']}/{o['n']})")
+    for cat, r in summary["categories"].items():
+        out.print(f"  {cat:<20} {r['rate'] * 100:5.1f}% [{r['low'] * 100:5.1f}-{r['high'] * 100:5.1f}]  ({r['passed']}/{r['n']})")
+    fails = {k: v for k, v in summary["outcomes"].items() if k != "passed"}
+    if fails:
+        out.print("  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(fails.items(), key=lambda kv: -kv[1])))
+    if summary.get("skipped"):
+        out.print(f"  [dim]{summary['skipped']} sample(s) skipped: the engine could not pose them (see --json)[/]")
+
+
+@click.command("eval")
+@click.option("--suite", default="core", show_default=True, help="A built-in suite or a folder of task folders.")
+@click.option("--model", "-m", help="Model name (see `inhouse models`) or .gguf path; with --endpoint, the server's model.")
+@click.option("--endpoint", help="An OpenAI-compatible server instead of the in-process engine.")
+@click.option("--api-key", envvar="INHOUSE_API_KEY")
+@click.option("-n", "samples", type=click.IntRange(1), default=1, show_default=True, help="Samples per task.")
+@click.option("--category", multiple=True, help="Only these categories (repeatable).")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N tasks.")
+@click.option("--max-tokens", type=click.IntRange(16), default=512, show_default=True)
+@click.option("--parallel", type=click.IntRange(1), default=1, show_default=True, help="Requests at a time (server engines).")
+@click.option("--resume", help="Continue an earlier run by its id, skipping what it finished.")
+@click.option("--compare", nargs=2, metavar="A B", help="Compare two stored runs by id instead of running.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens, parallel, resume, compare,
+          as_json) -> None:
+    """Can this model do my coding work? Sandboxed coding tasks and tool calls, scored with
+    confidence intervals. Results are stored; --resume continues, --compare A B tests a difference."""
+    from ..evals.stats import compare as compare_runs, summarize
+    from ..store import Store
+
+    out = console()
+    with Store.open() as store:
+        if compare:
+            a, b = (store.eval_results(x) for x in compare)
+            for name, rows in zip(compare, (a, b)):
+                if not rows:
+                    raise InhouseError(f"no stored eval run {name!r}; ids are printed at the end of each run")
+            result = compare_runs(a, b)
+            if as_json:
+                return echo_json({"a": compare[0], "b": compare[1], **result})
+            verdict = "a significant difference" if result["significant"] else "no significant difference"
+            out.print(f"{compare[0]} vs {compare[1]} on {result['tasks']} shared tasks: pass {result['a_pass'] * 100:.1f}% "
+                      f"-> {result['b_pass'] * 100:.1f}% (difference {result['difference'] * 100:+.1f} points, 95% CI "
+                      f"{result['low'] * 100:+.1f} to {result['high'] * 100:+.1f}); B better on {result['b_better']}, "
+                      f"worse on {result['b_worse']} tasks; sign test p = {result['p_value']:.3f}: {verdict}.")
+            return
+        from ..engines import open_engine
+        from ..evals.run import run_eval
+        from ..evals.tasks import load_suite
+
+        tasks = load_suite(suite)
+        if category:
+            tasks = [t for t in tasks if t.category in category]
+        tasks = tasks[:limit] if limit else tasks
+        if not tasks:
+            raise InhouseError("no task left after --category/--limit")
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with open_engine(model=model, endpoint=endpoint, api_key=api_key) as engine:
+            label = endpoint and f"{model} @ {endpoint}" or engine.model_name
+            with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
+                          TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
+                task_id = bar.add_task("eval", total=len(tasks) * samples)
+                run = run_eval(engine, tasks, model=label, suite=suite, samples=samples, max_tokens=max_tokens,
+                               parallel=parallel, store=store, resume=resume,
+                               progress=lambda: bar.advance(task_id))
+    summary = summarize(run.rows)
+    if as_json:
+        return echo_json({"eval_id": run.eval_id, "model": label, "suite": suite, **summary, "rows": run.rows})
+    _print_summary(out, f"{label} on {suite}", summary)
+    out.print(f"[dim]run id {run.eval_id} (stored; --resume {run.eval_id} continues it)[/]")

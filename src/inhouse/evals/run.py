@@ -1,0 +1,99 @@
+"""Running a suite against an engine: samples, parallel requests, scoring, storing, resuming."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..engines.base import ChatRequest, collect
+from ..errors import ContextOverflow, EngineError
+from .score import Score, score
+from .tasks import Task
+
+SYSTEM = ("You are a careful Python programmer. When asked for code, answer with one complete ```python "
+          "code block and nothing else.")
+
+
+@dataclass
+class EvalRun:
+    eval_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    rows: list[dict] = field(default_factory=list)
+    skipped: int = 0
+
+
+def request_for(task: Task, max_tokens: int, temperature: float, sample: int) -> ChatRequest:
+    if task.tools:
+        messages = [{"role": "user", "content": task.prompt}]
+    elif task.category == "structured_output":
+        messages = [{"role": "system", "content": "Answer with JSON only."}, {"role": "user", "content": task.prompt}]
+    else:
+        files = "".join(f"\n\n{name}:\n```python\n{text}\n```" for name, text in task.files.items())
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task.prompt + files}]
+    return ChatRequest(messages=messages, tools=task.tools or None, max_tokens=task.max_tokens or max_tokens,
+                       temperature=temperature, seed=sample)
+
+
+def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: float) -> tuple[Score, dict]:
+    req = request_for(task, max_tokens, temperature, sample)
+    if task.tools and not getattr(engine, "supports_tools", False):
+        return Score("skipped", f"{engine.name} cannot offer tools to this model: its chat template has no "
+                                "tools section (a template problem, not the model's failure)"), {}
+    try:
+        result = collect(engine.generate(req))
+    except ContextOverflow as exc:
+        return Score("context_overflow", str(exc)), {}
+    meta = {"finish_reason": result.finish_reason, "answer": result.text[-2000:],
+            "reasoning_chars": len(result.reasoning),
+            "reasoning_tokens": result.usage.reasoning_tokens if result.usage else None,
+            "completion_tokens": result.usage.completion_tokens if result.usage else None,
+            "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in result.tool_calls]}
+    return score(task, result), meta
+
+
+def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int = 1, max_tokens: int = 512,
+             temperature: float | None = None, parallel: int = 1, store=None, resume: str | None = None,
+             progress: Callable[[], None] | None = None) -> EvalRun:
+    """Every task x sample; each scored row is stored at once. With ``resume``, rows already
+    stored under that id are kept and skipped. ``parallel`` > 1 sends that many requests at a time
+    (for server engines; an in-process engine serializes them anyway)."""
+    run = EvalRun(eval_id=resume) if resume else EvalRun()
+    done = set()
+    if resume and store is not None:
+        for row in store.eval_results(resume):
+            run.rows.append(row)
+            done.add((row["task_id"], row["sample"]))
+    temp = (0.0 if samples == 1 else 0.8) if temperature is None else temperature
+    todo = [(t, s) for t in tasks for s in range(samples) if (t.id, s) not in done]
+    run.skipped = len(tasks) * samples - len(todo)
+
+    def one(task: Task, sample: int) -> dict:
+        sc, meta = evaluate_one(engine, task, sample, max_tokens, temp)
+        return {"model": model, "suite": suite, "task_id": task.id, "category": task.category,
+                "difficulty": task.difficulty, "sample": sample, "outcome": sc.outcome, "detail": sc.detail, **meta}
+
+    def record(row: dict) -> None:
+        run.rows.append(row)
+        if store is not None:
+            store.save_eval_result(run.eval_id, row)
+        if progress:
+            progress()
+
+    if parallel <= 1:
+        for task, sample in todo:
+            record(one(task, sample))
+    else:
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            futures = [pool.submit(one, t, s) for t, s in todo]
+            try:
+                for fut in as_completed(futures):
+                    record(fut.result())
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    return run
+
+
+__all__ = ["EngineError", "EvalRun", "run_eval", "request_for"]

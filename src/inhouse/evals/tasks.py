@@ -1,0 +1,80 @@
+"""Tasks as data: one folder per task with a ``task.json`` and, beside it, the files the model is
+given (``files/``) and the hidden tests (``tests/``). Users add their own with ``--suite DIR``.
+
+task.json keys: ``id``, ``category`` (synthesis, bugfix, tool_calling, structured_output, ...),
+``difficulty``, ``language``, ``prompt``; for code tasks the hidden tests import the answer from
+``solution.py``; tool-calling tasks have ``tools`` (OpenAI function schemas) and ``expected``
+(the calls that are right: ``[]`` means that no call is right); structured-output tasks have a
+JSON ``schema`` and optionally ``expected`` values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+BUILTIN = ("core",)
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    category: str
+    prompt: str
+    difficulty: str = "easy"
+    language: str = "python"
+    files: dict[str, str] = field(default_factory=dict)
+    tests: dict[str, str] = field(default_factory=dict)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    expected: Any = None
+    schema: dict[str, Any] | None = None
+    max_tokens: int | None = None
+
+
+def _read_dir(root: Path) -> dict[str, str]:
+    if not root.is_dir():
+        return {}
+    return {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def load_task(folder: Path) -> Task:
+    meta_path = folder / "task.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read task {meta_path}: {exc}") from exc
+    missing = {"id", "category", "prompt"} - set(meta)
+    if missing:
+        raise ConfigError(f"task {meta_path} lacks {', '.join(sorted(missing))}")
+    return Task(
+        id=meta["id"], category=meta["category"], prompt=meta["prompt"],
+        difficulty=meta.get("difficulty", "easy"), language=meta.get("language", "python"),
+        files=_read_dir(folder / "files"), tests=_read_dir(folder / "tests"), tools=meta.get("tools", []),
+        expected=meta.get("expected"), schema=meta.get("schema"), max_tokens=meta.get("max_tokens"),
+    )
+
+
+def suite_path(name_or_path: str) -> Path:
+    if name_or_path in BUILTIN:
+        return Path(str(resources.files("inhouse.evals").joinpath("suites", name_or_path)))
+    path = Path(name_or_path).expanduser()
+    if not path.is_dir():
+        raise ConfigError(f"no task suite at {name_or_path!r}: give a folder of task folders, or one of "
+                          f"{', '.join(BUILTIN)}")
+    return path
+
+
+def load_suite(name_or_path: str = "core") -> list[Task]:
+    root = suite_path(name_or_path)
+    tasks = [load_task(d) for d in sorted(root.iterdir()) if (d / "task.json").exists()]
+    if not tasks:
+        raise ConfigError(f"{root} holds no task folders (each needs a task.json)")
+    ids = [t.id for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{root} has duplicate task ids")
+    return tasks

@@ -1,0 +1,89 @@
+"""Running suites: the default model end to end, thinking traces, resume, compare, a real server."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from inhouse.cli import cli
+from inhouse.engines.fake import FakeEngine, FakeReply
+from inhouse.evals.run import run_eval
+from inhouse.evals.score import OUTCOMES
+from inhouse.evals.stats import compare, summarize, wilson
+from inhouse.evals.tasks import load_suite
+from inhouse.store import Store
+
+TASKS = {t.id: t for t in load_suite("core")}
+
+
+def test_default_model_runs_end_to_end_on_a_sample(llama_engine, tmp_path):
+    sample = [TASKS["syn_reverse_words"], TASKS["bug_celsius"], TASKS["json_http_status"], TASKS["tool_one_tool"]]
+    with Store.open(tmp_path / "s.db") as store:
+        run = run_eval(llama_engine, sample, model="smollm2", suite="core", max_tokens=160, store=store)
+        assert len(store.eval_results(run.eval_id)) == 4
+    assert {r["outcome"] for r in run.rows} <= set(OUTCOMES)
+    by_id = {r["task_id"]: r for r in run.rows}
+    # SmolLM2's chat template has no tools section: posing the task would test the template, not the model
+    assert by_id["tool_one_tool"]["outcome"] == "skipped"
+    summary = summarize(run.rows)
+    assert summary["overall"]["n"] == 3 and summary["skipped"] == 1
+
+
+def test_thinking_is_kept_apart_and_counted(tmp_path):
+    engine = FakeEngine([FakeReply(text="<think>reverse the split words</think>```python\n"
+                                        "def reverse_words(s):\n    return ' '.join(reversed(s.split()))\n```"),
+                         FakeReply(text="<think>" + "hmm " * 400)])
+    run = run_eval(engine, [TASKS["syn_reverse_words"]], model="fake", suite="core", samples=2, max_tokens=100)
+    first, second = sorted(run.rows, key=lambda r: r["sample"])
+    assert first["outcome"] == "passed" and first["reasoning_tokens"] > 0 and "think" not in first["answer"]
+    assert second["outcome"] == "out_of_tokens_thinking"
+
+
+def test_resume_skips_what_is_stored(tmp_path):
+    tasks = [TASKS["json_http_status"], TASKS["json_version_bump"]]
+    with Store.open(tmp_path / "s.db") as store:
+        engine = FakeEngine([FakeReply(text='{"code": 404, "meaning": "Not Found"}')])
+        first = run_eval(engine, tasks[:1], model="fake", suite="core", store=store)
+        engine2 = FakeEngine([FakeReply(text='{"major": 1, "minor": 5, "patch": 0}')])
+        again = run_eval(engine2, tasks, model="fake", suite="core", store=store, resume=first.eval_id)
+        assert again.eval_id == first.eval_id and again.skipped == 1 and len(engine2.history) == 1
+        assert [r["outcome"] for r in store.eval_results(first.eval_id)] == ["passed", "passed"]
+
+
+def test_tool_tasks_go_through_the_openai_tools_api_in_parallel(llama_server):
+    from inhouse.engines.openai_http import OpenAIEngine
+
+    tools = [t for t in TASKS.values() if t.category == "tool_calling"]
+    with OpenAIEngine(llama_server["url"], model=llama_server["model"]) as engine:
+        run = run_eval(engine, tools, model="smollm2", suite="core", max_tokens=64, parallel=3)
+    assert len(run.rows) == len(tools)
+    assert all(r["outcome"] in ("passed", "wrong_answer", "malformed_tool_call", "text_instead_of_tool_call")
+               for r in run.rows), [(r["task_id"], r["outcome"], r["detail"]) for r in run.rows]
+
+
+def test_wilson_interval_and_compare():
+    r = wilson(0, 10)
+    assert r.low == 0.0 and 0.25 < r.high < 0.35
+    r = wilson(5, 10)
+    assert r.low < 0.5 < r.high
+    a = [{"task_id": f"t{i}", "outcome": "passed" if i < 2 else "wrong_answer"} for i in range(20)]
+    b = [{"task_id": f"t{i}", "outcome": "passed" if i < 16 else "wrong_answer"} for i in range(20)]
+    c = compare(a, b)
+    assert c["significant"] and c["b_better"] == 14 and c["b_worse"] == 0 and c["low"] > 0
+    assert not compare(a, a)["significant"]
+
+
+def test_cli_eval_json_and_compare(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", "--category", "structured_output", "--limit", "2", "--max-tokens", "64", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["overall"]["n"] == 2 and set(data["categories"]) == {"structured_output"}
+    first = data["eval_id"]
+    again = json.loads(runner.invoke(cli, ["eval", "--category", "structured_output", "--limit", "2",
+                                           "--max-tokens", "64", "--json"]).output)["eval_id"]
+    text = runner.invoke(cli, ["eval", "--compare", first, again])
+    assert text.exit_code == 0 and "sign test" in text.output
+    bad = runner.invoke(cli, ["eval", "--compare", "nope", again])
+    assert bad.exit_code == 1 and "no stored eval run" in bad.output
