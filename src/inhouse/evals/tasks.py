@@ -70,6 +70,10 @@ def suite_path(name_or_path: str) -> Path:
 
 
 def load_suite(name_or_path: str = "core") -> list[Task]:
+    from .public import PUBLIC, load_public
+
+    if name_or_path in PUBLIC:
+        return load_public(name_or_path)
     root = suite_path(name_or_path)
     tasks = [load_task(d) for d in sorted(root.iterdir()) if (d / "task.json").exists()]
     if not tasks:
