@@ -103,3 +103,17 @@ def test_failure_classes():
         == "wrong_answer"
     assert score(TASKS["json_http_status"], reply("not json")).outcome == "syntax_error"
     assert score(TASKS["json_http_status"], reply('{"code": "404"}')).outcome == "wrong_answer"
+
+
+def test_byte_compiled_files_are_not_task_files(tmp_path):
+    """pip byte-compiles the installed suite; __pycache__ must not become part of a task."""
+    import shutil
+
+    from inhouse.evals.tasks import load_task, suite_path
+
+    src = suite_path("core") / "syn_reverse_words"
+    task_dir = tmp_path / "syn_reverse_words"
+    shutil.copytree(src, task_dir)
+    (task_dir / "tests" / "__pycache__").mkdir()
+    (task_dir / "tests" / "__pycache__" / "test_hidden.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\0\0")
+    assert list(load_task(task_dir).tests) == ["test_hidden.py"]

@@ -39,7 +39,9 @@ class Task:
 def _read_dir(root: Path) -> dict[str, str]:
     if not root.is_dir():
         return {}
-    return {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()}
+    # pip byte-compiles the installed suite's .py files: __pycache__ is not part of a task
+    return {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
 
 
 def load_task(folder: Path) -> Task:
