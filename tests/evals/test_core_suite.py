@@ -114,6 +114,6 @@ def test_byte_compiled_files_are_not_task_files(tmp_path):
     src = suite_path("core") / "syn_reverse_words"
     task_dir = tmp_path / "syn_reverse_words"
     shutil.copytree(src, task_dir)
-    (task_dir / "tests" / "__pycache__").mkdir()
+    (task_dir / "tests" / "__pycache__").mkdir(exist_ok=True)  # the installed suite may have one already
     (task_dir / "tests" / "__pycache__" / "test_hidden.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\0\0")
     assert list(load_task(task_dir).tests) == ["test_hidden.py"]
