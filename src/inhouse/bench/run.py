@@ -15,8 +15,11 @@ from .result import BenchResult
 Progress = Callable[[int], None]
 
 
-def _pad(n: int, to: int = 256) -> int:
-    return (n + to - 1) // to * to
+def context_for(depths: list[int], workload: Workload) -> int:
+    """The context that holds the deepest depth with the prompt and generation on top."""
+    from ..plan.kv import KV_PAD, pad
+
+    return pad(max(depths or [0]) + workload.prompt_tokens + workload.gen_tokens + 8, KV_PAD)
 
 
 def make_runner(config: BenchConfig, **http_kwargs):
@@ -60,7 +63,7 @@ def run_config(config: BenchConfig, workload: Workload, *, bandwidth: float | No
         runner.close()
         raise InhouseError(f"{config.label}: no depth fits the model's context ({notes[0] if notes else ''}).")
     if hasattr(runner, "n_ctx"):
-        runner.n_ctx = _pad(max(depths) + workload.prompt_tokens + workload.gen_tokens + 8)
+        runner.n_ctx = context_for(depths, workload)
     peak = PeakRSS(runner.pid) if runner.pid else None
     try:
         if peak:

@@ -10,9 +10,10 @@ import sys
 import click
 
 from ..errors import InhouseError
+from ..plan.settings import CACHE_TYPES
 from ._render import console, echo_json, fmt_bytes
 
-CACHE_CHOICES = ["f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl", "bf16", "f32"]
+CACHE_CHOICES = list(CACHE_TYPES)
 CSV_FIELDS = ["label", "engine", "depth", "load_s", "ttft_cold_s", "ttft_warm_s", "prefill_tps", "decode_tps",
               "engine_prefill_tps", "engine_decode_tps", "itl_p50_s", "itl_p90_s", "itl_p99_s", "peak_rss_bytes",
               "bytes_per_token", "bandwidth_share"]
@@ -138,7 +139,7 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
     inhouse bench --compare                          # in-process vs. a llama.cpp server it starts
     """
     from ..bench.config import DEFAULT_DEPTHS, Workload
-    from ..bench.run import Sweep, plan_depths, run_sweep, steps
+    from ..bench.run import Sweep, context_for, plan_depths, run_sweep, steps
     from ..machine.probe import probe_machine
     from ..store import Store
 
@@ -169,7 +170,7 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
                 limit = int(read_header(c.model).arch_field("context_length", 0) or 0) or 1 << 30
                 kept, _ = plan_depths(workload, limit)
                 # 256 cells of slack: the server's prompt text is sized in words, not tokens
-                n_ctx = -(-(max(kept or [0]) + prompt_tokens + gen_tokens + 8) // 256) * 256 + 256
+                n_ctx = context_for(kept, workload) + 256
                 with err.status(f"Starting llama_cpp.server for {c.label}..."):
                     server = LlamaServer(c, n_ctx, c.threads or default_threads()).__enter__()
                 servers.append(server)

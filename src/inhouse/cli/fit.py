@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..plan.settings import CACHE_TYPES
 from ._render import console, echo_json, fmt_bytes
 
 ROWS = (
@@ -14,7 +15,7 @@ ROWS = (
     ("output_bytes", "output (logits)"),
     ("compute_bytes", "compute buffer"),
 )
-CACHE_CHOICES = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl"]
+CACHE_CHOICES = list(CACHE_TYPES)
 
 
 def _settings(ctx, batch, ubatch, parallel, type_k, type_v, flash_attn, swa_full, gpu_layers, repack):

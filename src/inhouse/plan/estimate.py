@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass, field
 
+from .buffers import Buffers
 from .compute import compute_bytes, compute_phases
-from .kv import kv_layer_bytes, output_bytes, state_bytes
+from .kv import kv_layer_bytes, output_bytes, pad, state_bytes
 from .settings import LoadSettings
 from .spec import ModelSpec
 
@@ -77,12 +78,8 @@ def repackable(name: str, spec: ModelSpec, rules: dict[str, int]) -> bool:
     return shape[1] % rules[qtype] == 0
 
 
-def _aligned(n: int) -> int:
-    return (n + TENSOR_ALIGN - 1) // TENSOR_ALIGN * TENSOR_ALIGN
-
-
 @dataclass
-class MemoryEstimate:
+class MemoryEstimate(Buffers):
     weights_bytes: int
     repack_bytes: int
     kv_bytes: int
@@ -91,10 +88,6 @@ class MemoryEstimate:
     compute_bytes: int
     gpu: dict[str, int] = field(default_factory=dict)  # the part of each figure on the GPU
     phases: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(self.breakdown().values())
 
     @property
     def resident_bytes(self) -> int:
@@ -112,16 +105,6 @@ class MemoryEstimate:
     def vram_bytes(self) -> int:
         return sum(self.gpu.values())
 
-    def breakdown(self) -> dict[str, int]:
-        return {
-            "weights_bytes": self.weights_bytes,
-            "repack_bytes": self.repack_bytes,
-            "kv_bytes": self.kv_bytes,
-            "state_bytes": self.state_bytes,
-            "output_bytes": self.output_bytes,
-            "compute_bytes": self.compute_bytes,
-        }
-
     def to_dict(self) -> dict:
         d = asdict(self)
         return {"total_bytes": self.total_bytes, "resident_bytes": self.resident_bytes, "ram_bytes": self.ram_bytes, "vram_bytes": self.vram_bytes,
@@ -136,11 +119,11 @@ def estimate(spec: ModelSpec, s: LoadSettings, features: frozenset[str] | set[st
     weights = repack = weights_gpu = 0
     for name, n in spec.tensor_bytes.items():
         if _on_gpu(name, spec, n_gpu):
-            weights_gpu += _aligned(n)
+            weights_gpu += pad(n, TENSOR_ALIGN)
         else:
-            weights += _aligned(n)
+            weights += pad(n, TENSOR_ALIGN)
             if repackable(name, spec, rules):
-                repack += _aligned(n)
+                repack += pad(n, TENSOR_ALIGN)
     kv_gpu = sum(kv_layer_bytes(spec, s, il) for il in range(spec.n_layer) if il >= spec.n_layer - n_gpu)
     kv = sum(kv_layer_bytes(spec, s, il) for il in range(spec.n_layer))
     phases = compute_phases(spec, s)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelLoadError
+from .buffers import Buffers
 from .settings import CACHE_TYPES, LoadSettings
 
 MIB = 1024 * 1024
@@ -27,7 +28,7 @@ _lock = threading.Lock()  # the log callback is process-wide
 
 
 @dataclass
-class ObservedMemory:
+class ObservedMemory(Buffers):
     """Buffers llama.cpp reported for one load, in bytes, keyed by buffer type (CPU_Mapped, ...)."""
 
     model: dict[str, int] = field(default_factory=dict)  # weights, incl. CPU_REPACK
@@ -60,21 +61,6 @@ class ObservedMemory:
     @property
     def compute_bytes(self) -> int:
         return sum(self.compute.values())
-
-    @property
-    def total_bytes(self) -> int:
-        return (self.weights_bytes + self.repack_bytes + self.kv_bytes + self.state_bytes
-                + self.output_bytes + self.compute_bytes)
-
-    def breakdown(self) -> dict[str, int]:
-        return {
-            "weights_bytes": self.weights_bytes,
-            "repack_bytes": self.repack_bytes,
-            "kv_bytes": self.kv_bytes,
-            "state_bytes": self.state_bytes,
-            "output_bytes": self.output_bytes,
-            "compute_bytes": self.compute_bytes,
-        }
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -15,15 +15,12 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFWriter
 
+from .kv import pad
 from .layout import layout
 from .quant import tensor_nbytes, tensor_type
 from .spec import ModelSpec
 
 ALIGNMENT = 32  # GGUF's default
-
-
-def _pad(n: int, to: int = ALIGNMENT) -> int:
-    return (n + to - 1) // to * to
 
 
 def with_tensors(spec: ModelSpec, scheme: str) -> ModelSpec:
@@ -109,12 +106,12 @@ def write_synthetic_gguf(spec: ModelSpec, scheme: str, path: str | os.PathLike[s
         nbytes = spec.tensor_bytes[name]
         byte_shape = list(reversed(shape[1:])) + [nbytes // max(1, int(np.prod(shape[1:])))]
         writer.add_tensor_info(name, byte_shape, np.dtype(np.uint8), nbytes, raw_dtype=qtype)
-        data_bytes += _pad(nbytes)
+        data_bytes += pad(nbytes, ALIGNMENT)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_ti_data_to_file()
     writer.close()
     header_end = tmp.stat().st_size
-    os.truncate(tmp, _pad(header_end) + data_bytes)
+    os.truncate(tmp, pad(header_end, ALIGNMENT) + data_bytes)
     tmp.replace(path)
     return path
