@@ -23,6 +23,8 @@ def test_parse_buffer_lines():
     assert obs.state_bytes == round(1.25 * MIB)
     assert obs.output_bytes == round(0.19 * MIB)
     assert obs.compute_bytes == round(99.38 * MIB)  # the destructor's line is not counted again
+    # two KV lines were printed, each exact to 0.005 MiB
+    assert obs.precision("kv_bytes") == round(2 * 0.005 * MIB) and obs.precision("repack_bytes") == round(0.005 * MIB)
 
 
 def test_smollm2_kv_cache_is_what_the_arithmetic_says(smollm2_path):

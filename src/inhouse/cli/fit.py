@@ -97,6 +97,8 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     n_ctx 512, n_batch 512, n_ubatch 512, one sequence, f16 K and V, flash attention off,
     full-size SWA cache, no GPU layers, repacking on.
     """
+    from ..plan.observed import MIB
+
     settings = _settings(n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v, flash_attn, swa_full,
                          gpu_layers, repack)
     if show_catalog:
@@ -137,9 +139,15 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
         value = est.total_bytes if key == "total_bytes" else bd[key]
         line = f"  {label:<20} {fmt_bytes(value):>11}"
         if obs is not None:
+            # llama.cpp's own figures as it printed them (MiB, two decimals); a difference within
+            # that print precision is shown as "≈", not as a percentage it cannot support
             actual = obs.total_bytes if key == "total_bytes" else obs.breakdown()[key]
-            diff = f"{(value - actual) / actual * 100:+.1f}%" if actual else ("0" if not value else "new")
-            line += f" {fmt_bytes(actual):>11} {diff:>8}"
+            slack = sum(obs.precision(k) for k in obs.breakdown()) if key == "total_bytes" else obs.precision(key)
+            if abs(value - actual) <= slack:
+                diff = "≈"
+            else:
+                diff = f"{(value - actual) / actual * 100:+.1f}%" if actual else "new"
+            line += f" {actual / MIB:>7.2f} MiB {diff:>8}"
         out.print(("[bold]" if key == "total_bytes" else "") + line + ("[/]" if key == "total_bytes" else ""))
     if est.gpu:
         out.print(f"  on the GPU: {fmt_bytes(est.vram_bytes)}, in RAM: {fmt_bytes(est.ram_bytes)} "
@@ -149,6 +157,8 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
                   "copy; the mapped originals are read once at load, then the page cache can drop them)[/]")
     biggest = max(est.phases, key=est.phases.get)
     out.print(f"  [dim]compute buffer set by the {biggest} phase of the graph[/]")
+    if obs is not None:
+        out.print("  [dim]≈: equal within llama.cpp's print precision (0.005 MiB per buffer line)[/]")
     if obs is not None and target.kind != "gguf":
         out.print("  [dim]llama.cpp loaded a synthetic GGUF with this model's shapes (no download)[/]")
 

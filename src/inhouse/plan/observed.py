@@ -21,6 +21,7 @@ from .buffers import Buffers
 from .settings import CACHE_TYPES, LoadSettings
 
 MIB = 1024 * 1024
+PRINT_PRECISION = 0.005 * MIB
 _LINE = re.compile(
     r"(?P<dev>[A-Za-z0-9_]+)\s+(?P<kind>model|KV|RS|output|compute) buffer size =\s+(?P<mib>[\d.]+) MiB"
 )
@@ -37,6 +38,12 @@ class ObservedMemory(Buffers):
     output: dict[str, int] = field(default_factory=dict)
     compute: dict[str, int] = field(default_factory=dict)
     log: list[str] = field(default_factory=list, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, repr=False)  # report lines summed per breakdown key
+
+    def precision(self, key: str) -> int:
+        """How far the true figure of a breakdown key may be from ours: llama.cpp prints MiB
+        with two decimals, so each line it printed is exact to within 0.005 MiB."""
+        return round(self.lines.get(key, 0) * PRINT_PRECISION)
 
     @property
     def weights_bytes(self) -> int:
@@ -78,6 +85,9 @@ def parse_buffer_log(lines: list[str]) -> ObservedMemory:
             continue
         slot = slots[m["kind"]]
         slot[m["dev"]] = slot.get(m["dev"], 0) + round(float(m["mib"]) * MIB)
+        key = {"model": "repack_bytes" if "REPACK" in m["dev"] else "weights_bytes", "KV": "kv_bytes",
+               "RS": "state_bytes", "output": "output_bytes", "compute": "compute_bytes"}[m["kind"]]
+        obs.lines[key] = obs.lines.get(key, 0) + 1
     return obs
 
 
