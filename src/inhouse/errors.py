@@ -54,6 +54,10 @@ class ContextOverflow(EngineError):
     pass
 
 
+class UnsupportedFeature(EngineError):
+    """The request asks for something this model or engine cannot do (e.g. a thinking switch)."""
+
+
 class ServerUnreachable(EngineError):
     pass
 

@@ -17,10 +17,12 @@ class TagSplitter:
     [('reasoning', 'hm'), ('text', 'Hi')]
     """
 
-    def __init__(self, tags: dict[str, str] | None = None) -> None:
+    def __init__(self, tags: dict[str, str] | None = None, inside: str | None = None) -> None:
+        """``inside``: a tag the reply starts within, because the prompt opened it (templates that
+        end the generation prompt with ``<think>``)."""
         self.tags = TAGS if tags is None else tags
-        self.kind = "text"
-        self.tag: str | None = None
+        self.kind = self.tags[inside] if inside else "text"
+        self.tag: str | None = inside
         self.buf = ""
         self.block = ""  # the tool-call block being gathered; emitted whole at its close tag
 

@@ -33,6 +33,9 @@ class ChatRequest:
     temperature: float = 0.0
     seed: int | None = 0
     stop: list[str] = field(default_factory=list)
+    # Reasoning switch for models whose chat template has one (``enable_thinking``): True, False,
+    # or None for the model's default. Engines that cannot pass it on raise UnsupportedFeature.
+    thinking: bool | None = None
 
     @classmethod
     def from_prompt(cls, prompt: str, system: str | None = None, **kw: Any) -> "ChatRequest":
@@ -141,6 +144,8 @@ class Engine(ABC):
     can_stream: bool = True
     supports_tools: bool = False
     supports_reasoning: bool = False
+    # Whether request.thinking reaches the model: True, False, or None when only the server knows
+    thinking_switch: bool | None = None
     reports_usage: bool = False  # exact token counts for every reply
     reports_timings: bool = False  # the runner's own timings (ServerTimings)
 

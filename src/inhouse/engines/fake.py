@@ -49,6 +49,7 @@ class FakeEngine(Engine):
     supports_tools = True
     supports_reasoning = True
     reports_usage = True
+    thinking_switch = True
 
     def __init__(self, replies: list[FakeReply] | None = None, model_name: str = "fake") -> None:
         self.queue: list[FakeReply] = list(replies or [])

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import ContextOverflow, EngineError, ModelLoadError
+from ..errors import ContextOverflow, EngineError, ModelLoadError, UnsupportedFeature
 from ..models.gguf_header import read_header
 from ._tags import TagSplitter
 from .base import (
@@ -77,7 +77,10 @@ class LlamaCppEngine(Engine):
         flash_attn: bool | None = None,
         model_name: str | None = None,
         reuse_prefix: bool = False,
+        chat_template: str | None = None,
     ) -> None:
+        """``chat_template``: a Jinja chat template to use instead of the one in the GGUF (for
+        files whose template is missing or broken)."""
         from ..machine.cpu import default_threads
 
         header = read_header(model_path)  # clear errors for missing/corrupt files before llama.cpp
@@ -86,7 +89,7 @@ class LlamaCppEngine(Engine):
         self.model_name = model_name or Path(model_path).stem
         self.n_ctx = n_ctx or min(int(trained_ctx or DEFAULT_CTX), DEFAULT_CTX)
         self.n_threads = n_threads or default_threads()
-        template = header.fields.get("tokenizer.chat_template")
+        template = chat_template or header.fields.get("tokenizer.chat_template")
         if not isinstance(template, str) or not template:
             template = None
             if header.architecture not in BUILTIN_FORMATS:
@@ -94,8 +97,10 @@ class LlamaCppEngine(Engine):
                     f"{self.model_path} has no chat template in its GGUF header; use a chat/instruct "
                     "model, or a GGUF converted together with its tokenizer_config.json."
                 )
-        self.chat_template = "gguf" if template else f"builtin:{BUILTIN_FORMATS[header.architecture]}"
+        self.chat_template = ("given" if chat_template else "gguf") if template else f"builtin:{BUILTIN_FORMATS[header.architecture]}"
         self.supports_tools = bool(template) and "tools" in template
+        # Qwen3-style templates take enable_thinking; others have no switch to pass it to.
+        self.thinking_switch = bool(template) and "enable_thinking" in template
         # llama.cpp's results depend on how the prompt is split into batches, so reusing the cached
         # prefix of the previous prompt changes greedy output (seen: a different answer to the same
         # question) and fakes prefill speed. Off by default: every request is evaluated whole.
@@ -149,8 +154,20 @@ class LlamaCppEngine(Engine):
 
     def render_prompt(self, request: ChatRequest) -> tuple[list[int], list[str]]:
         """The prompt tokens the model will see, and the template's stop strings."""
+        return self._render(request)[:2]
+
+    def _render(self, request: ChatRequest) -> tuple[list[int], list[str], bool]:
+        """Tokens, stop strings, and whether the prompt leaves a ``<think>`` block open."""
+        extra: dict[str, Any] = {}
+        if request.thinking is not None:
+            if not self.thinking_switch:
+                raise UnsupportedFeature(
+                    f"The chat template of {self.model_name} has no thinking switch (enable_thinking): "
+                    "leave --thinking out for this model."
+                )
+            extra["enable_thinking"] = request.thinking
         try:
-            rendered = self._formatter(messages=request.messages, tools=request.tools)
+            rendered = self._formatter(messages=request.messages, tools=request.tools, **extra)
         except Exception as exc:  # jinja2 errors, raise_exception() from the template
             raise EngineError(
                 f"The chat template of {self.model_name} cannot render this conversation ({exc}). "
@@ -160,7 +177,8 @@ class LlamaCppEngine(Engine):
             rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
         )
         stop = rendered.stop or []
-        return tokens, [stop] if isinstance(stop, str) else list(stop)
+        opens_think = rendered.prompt.rstrip().endswith("<think>")
+        return tokens, [stop] if isinstance(stop, str) else list(stop), opens_think
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -177,7 +195,7 @@ class LlamaCppEngine(Engine):
         import llama_cpp
 
         llm = self._llm
-        prompt, template_stops = self.render_prompt(request)
+        prompt, template_stops, opens_think = self._render(request)
         if len(prompt) >= self.n_ctx:
             raise ContextOverflow(
                 f"The prompt is {len(prompt)} tokens but the context window is {self.n_ctx}. "
@@ -193,7 +211,7 @@ class LlamaCppEngine(Engine):
         llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
         yield Started(t=now(), prompt_tokens=len(prompt))
 
-        splitter = TagSplitter()
+        splitter = TagSplitter(inside="think" if opens_think else None)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         vocab = llm._model.vocab
         text_so_far = ""

@@ -104,6 +104,9 @@ class OpenAIEngine(Engine):
             payload["stop"] = request.stop
         if request.tools:
             payload["tools"] = request.tools
+        if request.thinking is not None:
+            # llama.cpp server (--jinja), vLLM and SGLang hand these to the chat template
+            payload["chat_template_kwargs"] = {"enable_thinking": request.thinking}
         return payload
 
     def generate(self, request: ChatRequest) -> Iterator[Event]:
