@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import InhouseError
+from ..errors import InhouseError, UnsupportedFeature
 from ._render import console, echo_json
 
 
@@ -30,12 +30,14 @@ def _print_summary(out, title: str, summary: dict) -> None:
 @click.option("--category", multiple=True, help="Only these categories (repeatable).")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N tasks.")
 @click.option("--max-tokens", type=click.IntRange(16), default=512, show_default=True)
+@click.option("--thinking", type=click.Choice(["on", "off"]),
+              help="Switch the model's reasoning on or off (chat templates with enable_thinking); default: the model's own.")
 @click.option("--parallel", type=click.IntRange(1), default=1, show_default=True, help="Requests at a time (server engines).")
 @click.option("--resume", help="Continue an earlier run by its id, skipping what it finished.")
 @click.option("--compare", nargs=2, metavar="A B", help="Compare two stored runs by id instead of running.")
 @click.option("--json", "as_json", is_flag=True)
-def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens, parallel, resume, compare,
-          as_json) -> None:
+def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens, thinking, parallel, resume,
+          compare, as_json) -> None:
     """Can this model do my coding work? Sandboxed coding tasks and tool calls, scored with
     confidence intervals. Results are stored; --resume continues, --compare A B tests a difference."""
     from ..evals.stats import compare as compare_runs, summarize
@@ -69,16 +71,22 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
             raise InhouseError("no task left after --category/--limit")
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        think = None if thinking is None else thinking == "on"
         with open_engine(model=model, endpoint=endpoint, api_key=api_key) as engine:
             label = endpoint and f"{model} @ {endpoint}" or engine.model_name
+            if think is not None and engine.thinking_switch is False:
+                raise UnsupportedFeature(f"{label}'s chat template has no thinking switch (enable_thinking): "
+                                         "leave --thinking out for this model.")
             with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
                           TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
                 task_id = bar.add_task("eval", total=len(tasks) * samples)
                 run = run_eval(engine, tasks, model=label, suite=suite, samples=samples, max_tokens=max_tokens,
-                               parallel=parallel, store=store, resume=resume,
+                               parallel=parallel, store=store, resume=resume, thinking=think,
                                progress=lambda: bar.advance(task_id))
     summary = summarize(run.rows)
     if as_json:
-        return echo_json({"eval_id": run.eval_id, "model": label, "suite": suite, **summary, "rows": run.rows})
-    _print_summary(out, f"{label} on {suite}", summary)
+        return echo_json({"eval_id": run.eval_id, "model": label, "suite": suite, "thinking": thinking, **summary,
+                          "rows": run.rows})
+    mode = "" if think is None else f" (thinking {thinking})"
+    _print_summary(out, f"{label} on {suite}{mode}", summary)
     out.print(f"[dim]run id {run.eval_id} (stored; --resume {run.eval_id} continues it)[/]")

@@ -14,6 +14,11 @@ from .tasks import Task
 
 SYSTEM = ("You are a careful Python programmer. When asked for code, answer with one complete ```python "
           "code block and nothing else.")
+SYSTEM_EDIT = ("You are a careful Python programmer changing a project. Answer with every file you change, "
+               "each as its path on a line of its own followed by one ```python block holding the whole new "
+               "file. Leave out files you do not change.")
+SYSTEM_TESTS = ("You are a careful Python programmer writing tests. Answer with one complete ```python block: "
+                "a pytest test file that imports the module under test by its name.")
 
 
 @dataclass
@@ -23,23 +28,31 @@ class EvalRun:
     skipped: int = 0
 
 
-def request_for(task: Task, max_tokens: int, temperature: float, sample: int) -> ChatRequest:
+def request_for(task: Task, max_tokens: int, temperature: float, sample: int,
+                thinking: bool | None = None) -> ChatRequest:
     if task.tools:
         messages = [{"role": "user", "content": task.prompt}]
     elif task.category == "structured_output":
         messages = [{"role": "system", "content": "Answer with JSON only."}, {"role": "user", "content": task.prompt}]
     else:
-        files = "".join(f"\n\n{name}:\n```python\n{text}\n```" for name, text in task.files.items())
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task.prompt + files}]
+        system = {"edit": SYSTEM_EDIT, "test_writing": SYSTEM_TESTS}.get(task.category, SYSTEM)
+        files = "".join(f"\n\n{name}\n```python\n{text.rstrip()}\n```" for name, text in task.files.items())
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": task.prompt + files}]
     return ChatRequest(messages=messages, tools=task.tools or None, max_tokens=task.max_tokens or max_tokens,
-                       temperature=temperature, seed=sample)
+                       temperature=temperature, seed=sample, thinking=thinking)
 
 
-def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: float) -> tuple[Score, dict]:
-    req = request_for(task, max_tokens, temperature, sample)
-    if task.tools and not getattr(engine, "supports_tools", False):
+def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: float,
+                 thinking: bool | None = None) -> tuple[Score, dict]:
+    if (task.tools or task.category == "agentic") and not getattr(engine, "supports_tools", False):
         return Score("skipped", f"{engine.name} cannot offer tools to this model: its chat template has no "
                                 "tools section (a template problem, not the model's failure)"), {}
+    if task.category == "agentic":
+        from .agent import run_agent
+
+        return run_agent(engine, task, max_tokens=max_tokens, temperature=temperature, seed=sample,
+                         thinking=thinking)
+    req = request_for(task, max_tokens, temperature, sample, thinking)
     try:
         result = collect(engine.generate(req))
     except ContextOverflow as exc:
@@ -54,7 +67,7 @@ def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: 
 
 def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int = 1, max_tokens: int = 512,
              temperature: float | None = None, parallel: int = 1, store=None, resume: str | None = None,
-             progress: Callable[[], None] | None = None) -> EvalRun:
+             thinking: bool | None = None, progress: Callable[[], None] | None = None) -> EvalRun:
     """Every task x sample; each scored row is stored at once. With ``resume``, rows already
     stored under that id are kept and skipped. ``parallel`` > 1 sends that many requests at a time
     (for server engines; an in-process engine serializes them anyway)."""
@@ -69,9 +82,10 @@ def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int 
     run.skipped = len(tasks) * samples - len(todo)
 
     def one(task: Task, sample: int) -> dict:
-        sc, meta = evaluate_one(engine, task, sample, max_tokens, temp)
+        sc, meta = evaluate_one(engine, task, sample, max_tokens, temp, thinking)
         return {"model": model, "suite": suite, "task_id": task.id, "category": task.category,
-                "difficulty": task.difficulty, "sample": sample, "outcome": sc.outcome, "detail": sc.detail, **meta}
+                "difficulty": task.difficulty, "sample": sample, "thinking": thinking, "outcome": sc.outcome,
+                "detail": sc.detail, **meta}
 
     def record(row: dict) -> None:
         run.rows.append(row)

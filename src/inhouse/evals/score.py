@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..engines.base import ChatResult
 from ..sandbox import SandboxLimits, run_program
-from .extract import extract_code
+from .extract import extract_code, extract_files
 from .tasks import Task
 from .toolcheck import check_calls
 
@@ -39,7 +39,7 @@ class Count:
                 self.failed += 1
 
 c = Count()
-code = pytest.main(["-q", "-p", "no:cacheprovider", "-x", "tests"], plugins=[c])
+code = pytest.main(["-q", "-p", "no:cacheprovider", "-x", sys.argv[1] if len(sys.argv) > 1 else "tests"], plugins=[c])
 print("INHOUSE_RESULT " + json.dumps({"passed": c.passed, "failed": c.failed, "exit": int(code)}))
 """
 
@@ -64,6 +64,9 @@ def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -
         return Score("out_of_tokens_thinking", "ran out of tokens inside its reasoning")
     if task.category == "structured_output":
         return _score_json(task, answer)
+    limits = limits or SandboxLimits(wall_s=10, cpu_s=10)
+    if task.category == "edit":
+        return _score_edit(task, answer, limits)
     code = extract_code(answer)
     if code is None:
         return Score("no_code", "no Python code block or parseable code in the reply")
@@ -71,27 +74,96 @@ def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -
         ast.parse(code)
     except SyntaxError as exc:
         return Score("syntax_error", f"line {exc.lineno}: {exc.msg}")
-    return _run_tests(task, code, limits or SandboxLimits(wall_s=10, cpu_s=10))
+    if task.category == "test_writing":
+        return _score_test_writing(task, code, limits)
+    return _run_tests(_code_files(task, code), limits)
 
 
-def _run_tests(task: Task, code: str, limits: SandboxLimits) -> Score:
-    files = {**task.files, "solution.py": code}
-    files.update({f"tests/{name}": text for name, text in task.tests.items()})
+@dataclass
+class TestRun:
+    """Pytest on a set of files in the sandbox: counts, pytest's output, and how it ended."""
+
+    passed: int
+    failed: int
+    exit: int | None  # pytest's exit code; None when no result line came back
+    output: str
+    status: str  # the sandbox's: ok, error, timeout, killed
+    reason: str = ""
+
+    @property
+    def green(self) -> bool:
+        return self.exit == 0 and self.passed > 0
+
+    @property
+    def timed_out(self) -> bool:
+        return self.status == "timeout" or (self.status == "killed" and self.reason.startswith("CPU limit"))
+
+
+def run_pytest(files: dict[str, str], test_dir: str = "tests", limits: SandboxLimits | None = None) -> TestRun:
+    """Run pytest on ``test_dir`` of a project made of ``files`` (path -> text) in the sandbox."""
     with tempfile.TemporaryDirectory(prefix="inhouse-eval-") as tmp:
         driver = Path(tmp) / "run_hidden_tests.py"
         driver.write_text(_DRIVER)
-        res = run_program(driver, limits, files=files)
-    if res.status == "timeout" or (res.status == "killed" and (res.reason or "").startswith("CPU limit")):
-        return Score("timeout", res.reason or "")
+        res = run_program(driver, limits or SandboxLimits(wall_s=10, cpu_s=10), files=files, args=[test_dir])
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("INHOUSE_RESULT ")), None)
+    output = "\n".join(ln for ln in res.stdout.splitlines() if not ln.startswith("INHOUSE_RESULT "))
     if line is None:
-        return Score("error" if res.status == "killed" else "wrong_answer",
-                     (res.reason or res.stderr[-300:] or res.stdout[-300:]).strip())
+        return TestRun(0, 0, None, (output + "\n" + res.stderr).strip(), res.status, res.reason or "")
     counts = json.loads(line.removeprefix("INHOUSE_RESULT "))
-    if counts["exit"] == 0 and counts["passed"] > 0:
-        return Score("passed", f"{counts['passed']} hidden test(s) passed")
-    tail = res.stdout.strip().splitlines()[-4:-1]
-    return Score("wrong_answer", f"{counts['failed']} hidden test(s) failed: " + " | ".join(tail)[:300])
+    return TestRun(counts["passed"], counts["failed"], counts["exit"], output, res.status, res.reason or "")
+
+
+def _run_tests(files: dict[str, str], limits: SandboxLimits, test_dir: str = "tests") -> Score:
+    run = run_pytest(files, test_dir, limits)
+    if run.timed_out:
+        return Score("timeout", run.reason)
+    if run.exit is None:
+        return Score("error" if run.status == "killed" else "wrong_answer", (run.reason or run.output[-300:]).strip())
+    if run.green:
+        return Score("passed", f"{run.passed} hidden test(s) passed")
+    tail = run.output.strip().splitlines()[-3:]
+    return Score("wrong_answer", f"{run.failed} hidden test(s) failed: " + " | ".join(tail)[:300])
+
+
+def _code_files(task: Task, code: str) -> dict[str, str]:
+    files = {**task.files, task.answer_file or "solution.py": code}
+    files.update({f"tests/{name}": text for name, text in task.tests.items()})
+    return files
+
+
+def _score_edit(task: Task, answer: str, limits: SandboxLimits) -> Score:
+    changed = extract_files(answer, list(task.files))
+    if not changed:
+        return Score("no_code", "no code block under a file path of the project in the reply")
+    for name, text in changed.items():
+        try:
+            ast.parse(text)
+        except SyntaxError as exc:
+            return Score("syntax_error", f"{name} line {exc.lineno}: {exc.msg}")
+    files = {**task.files, **changed}
+    files.update({f"tests/{name}": text for name, text in task.tests.items()})
+    return _run_tests(files, limits)
+
+
+def _score_test_writing(task: Task, code: str, limits: SandboxLimits) -> Score:
+    """The written tests must pass on the reference and fail on every seeded mutant."""
+    target = task.answer_file or "tests/test_written.py"
+    reference = run_pytest({**task.files, target: code}, "tests", limits)
+    if reference.timed_out:
+        return Score("timeout", "the tests did not finish on the reference code: " + reference.reason)
+    if not reference.green:
+        what = "collect no test" if reference.exit == 5 else "fail on the correct code"
+        tail = " | ".join(reference.output.strip().splitlines()[-3:])[:300]
+        return Score("wrong_answer", f"the tests {what}: {tail}")
+    survived = []
+    for name, overlay in task.mutants.items():
+        run = run_pytest({**task.files, **overlay, target: code}, "tests", limits)
+        if run.green:
+            survived.append(f"{name} ({task.mutant_notes.get(name, 'a seeded bug')})")
+    n = len(task.mutants)
+    if survived:
+        return Score("wrong_answer", f"killed {n - len(survived)}/{n} mutants; survived: " + "; ".join(survived))
+    return Score("passed", f"{reference.passed} test(s) pass on the reference and kill all {n} mutants")
 
 
 def _score_json(task: Task, answer: str) -> Score:

@@ -1,11 +1,22 @@
 """Tasks as data: one folder per task with a ``task.json`` and, beside it, the files the model is
 given (``files/``) and the hidden tests (``tests/``). Users add their own with ``--suite DIR``.
 
-task.json keys: ``id``, ``category`` (synthesis, bugfix, tool_calling, structured_output, ...),
-``difficulty``, ``language``, ``prompt``; for code tasks the hidden tests import the answer from
-``solution.py``; tool-calling tasks have ``tools`` (OpenAI function schemas) and ``expected``
-(the calls that are right: ``[]`` means that no call is right); structured-output tasks have a
-JSON ``schema`` and optionally ``expected`` values.
+task.json keys: ``id``, ``category``, ``difficulty``, ``language``, ``prompt``, and by category:
+
+- synthesis, bugfix: the reply's code becomes ``solution.py`` (or ``answer_file``); the hidden
+  tests import it.
+- edit: ``files/`` is a small project; the reply gives every file it changes, each as its path on
+  a line followed by a code block; the hidden tests run on the project with those files replaced.
+- test_writing: ``files/`` holds the reference module; the reply is a pytest file (saved as
+  ``answer_file``, default ``tests/test_written.py``) that must pass on the reference and fail on
+  every seeded mutant in ``mutants/<name>/`` (files that replace the reference's; task.json
+  ``mutants`` describes each).
+- agentic: ``files/`` is a repository with its own tests; the model works through the tools
+  list_files, read_file, write_file and run_tests for at most ``max_steps`` turns; the hidden
+  tests then run on what it left.
+- tool_calling: ``tools`` (OpenAI function schemas) and ``expected`` (the calls that are right:
+  ``[]`` means that no call is right).
+- structured_output: a JSON ``schema`` and optionally ``expected`` values.
 """
 
 from __future__ import annotations
@@ -34,6 +45,10 @@ class Task:
     expected: Any = None
     schema: dict[str, Any] | None = None
     max_tokens: int | None = None
+    answer_file: str | None = None
+    mutants: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> files replacing the reference's
+    mutant_notes: dict[str, str] = field(default_factory=dict)
+    max_steps: int | None = None
 
 
 def _read_dir(root: Path) -> dict[str, str]:
@@ -58,7 +73,15 @@ def load_task(folder: Path) -> Task:
         difficulty=meta.get("difficulty", "easy"), language=meta.get("language", "python"),
         files=_read_dir(folder / "files"), tests=_read_dir(folder / "tests"), tools=meta.get("tools", []),
         expected=meta.get("expected"), schema=meta.get("schema"), max_tokens=meta.get("max_tokens"),
+        answer_file=meta.get("answer_file"), mutants=_read_mutants(folder / "mutants"),
+        mutant_notes=meta.get("mutants", {}), max_steps=meta.get("max_steps"),
     )
+
+
+def _read_mutants(root: Path) -> dict[str, dict[str, str]]:
+    if not root.is_dir():
+        return {}
+    return {d.name: _read_dir(d) for d in sorted(root.iterdir()) if d.is_dir() and d.name != "__pycache__"}
 
 
 def suite_path(name_or_path: str) -> Path:

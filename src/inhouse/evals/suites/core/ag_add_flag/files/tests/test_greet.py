@@ -1,0 +1,4 @@
+from greet import greet
+
+def test_greet():
+    assert greet("Ada") == "Hello, Ada."

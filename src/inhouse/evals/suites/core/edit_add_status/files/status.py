@@ -1,0 +1,3 @@
+OPEN = "open"
+SHIPPED = "shipped"
+ALL = (OPEN, SHIPPED)

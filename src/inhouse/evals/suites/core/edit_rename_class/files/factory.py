@@ -1,0 +1,5 @@
+from storage import MemStore
+
+
+def make_store():
+    return MemStore()

@@ -1,0 +1,5 @@
+from textutils import strp
+
+
+def headline(title):
+    return strp(title).upper()

@@ -1,0 +1,5 @@
+import string
+
+
+def strp(text):
+    return "".join(c for c in text if c not in string.punctuation)

@@ -1,0 +1,2 @@
+def summary(nums):
+    return min(nums), max(nums), sum(nums) / len(nums)

@@ -1,0 +1,5 @@
+def clamp(x, lo, hi):
+    """x limited to the range [lo, hi]. Raises ValueError when lo > hi."""
+    if lo > hi:
+        raise ValueError("lo must not exceed hi")
+    return min(x, hi)
