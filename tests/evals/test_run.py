@@ -18,16 +18,20 @@ TASKS = {t.id: t for t in load_suite("core")}
 
 
 def test_default_model_runs_end_to_end_on_a_sample(llama_engine, tmp_path):
-    sample = [TASKS["syn_reverse_words"], TASKS["bug_celsius"], TASKS["json_http_status"], TASKS["tool_one_tool"]]
+    ids = ["syn_reverse_words", "bug_celsius", "edit_add_status", "tw_dedupe", "json_http_status", "tool_one_tool",
+           "ag_fix_divide"]
     with Store.open(tmp_path / "s.db") as store:
-        run = run_eval(llama_engine, sample, model="smollm2", suite="core", max_tokens=160, store=store)
-        assert len(store.eval_results(run.eval_id)) == 4
+        run = run_eval(llama_engine, [TASKS[i] for i in ids], model="smollm2", suite="core", max_tokens=160,
+                       store=store)
+        assert len(store.eval_results(run.eval_id)) == len(ids)
     assert {r["outcome"] for r in run.rows} <= set(OUTCOMES)
     by_id = {r["task_id"]: r for r in run.rows}
     # SmolLM2's chat template has no tools section: posing the task would test the template, not the model
-    assert by_id["tool_one_tool"]["outcome"] == "skipped"
+    assert by_id["tool_one_tool"]["outcome"] == by_id["ag_fix_divide"]["outcome"] == "skipped"
+    assert all(by_id[i]["completion_tokens"] > 0 for i in ids[:5])
     summary = summarize(run.rows)
-    assert summary["overall"]["n"] == 3 and summary["skipped"] == 1
+    assert summary["overall"]["n"] == 5 and summary["skipped"] == 2
+    assert set(summary["categories"]) == {"synthesis", "bugfix", "edit", "test_writing", "structured_output"}
 
 
 def test_thinking_is_kept_apart_and_counted(tmp_path):
@@ -54,10 +58,12 @@ def test_resume_skips_what_is_stored(tmp_path):
 def test_tool_tasks_go_through_the_openai_tools_api_in_parallel(llama_server):
     from inhouse.engines.openai_http import OpenAIEngine
 
-    tools = [t for t in TASKS.values() if t.category == "tool_calling"]
+    tools = [t for t in TASKS.values() if t.category == "tool_calling"] + [TASKS["ag_fix_divide"]]
     with OpenAIEngine(llama_server["url"], model=llama_server["model"]) as engine:
         run = run_eval(engine, tools, model="smollm2", suite="core", max_tokens=64, parallel=3)
     assert len(run.rows) == len(tools)
+    agent = next(r for r in run.rows if r["task_id"] == "ag_fix_divide")
+    assert agent["steps"] >= 1 and agent["ended"] in ("done", "step_limit")
     assert all(r["outcome"] in ("passed", "wrong_answer", "malformed_tool_call", "text_instead_of_tool_call")
                for r in run.rows), [(r["task_id"], r["outcome"], r["detail"]) for r in run.rows]
 

@@ -25,8 +25,11 @@ def free_port() -> int:
 class LlamaServer:
     """``with LlamaServer(config, n_ctx) as server: server.endpoint, server.pid, server.load_s``"""
 
-    def __init__(self, config: BenchConfig, n_ctx: int, threads: int, timeout: float = 180) -> None:
+    def __init__(self, config: BenchConfig, n_ctx: int, threads: int, timeout: float = 180,
+                 extra_args: list[str] | None = None) -> None:
+        """``extra_args``: more llama_cpp.server flags, e.g. ``["--chat_format", "chatml-function-calling"]``."""
         self.config, self.n_ctx, self.threads, self.timeout = config, n_ctx, threads, timeout
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -46,7 +49,7 @@ class LlamaServer:
                "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
                "--n_batch", str(c.n_batch), "--n_ubatch", str(c.n_ubatch),
                "--type_k", str(CACHE_TYPES[c.type_k][2]), "--type_v", str(CACHE_TYPES[c.type_v][2]),
-               "--flash_attn", str(c.flash_attn), "--n_gpu_layers", str(c.n_gpu_layers)]
+               "--flash_attn", str(c.flash_attn), "--n_gpu_layers", str(c.n_gpu_layers), *self.extra_args]
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=os.environ.copy())
         while time.perf_counter() - t0 < self.timeout:

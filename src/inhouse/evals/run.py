@@ -14,6 +14,8 @@ from .tasks import Task
 
 SYSTEM = ("You are a careful Python programmer. When asked for code, answer with one complete ```python "
           "code block and nothing else.")
+SYSTEM_TOOLS = ("You are an assistant with tools. Call a tool when it is needed to answer; call several at once "
+                "when the request needs several; answer in text when no tool fits.")
 SYSTEM_EDIT = ("You are a careful Python programmer changing a project. Answer with every file you change, "
                "each as its path on a line of its own followed by one ```python block holding the whole new "
                "file. Leave out files you do not change.")
@@ -31,7 +33,7 @@ class EvalRun:
 def request_for(task: Task, max_tokens: int, temperature: float, sample: int,
                 thinking: bool | None = None) -> ChatRequest:
     if task.tools:
-        messages = [{"role": "user", "content": task.prompt}]
+        messages = [{"role": "system", "content": SYSTEM_TOOLS}, {"role": "user", "content": task.prompt}]
     elif task.category == "structured_output":
         messages = [{"role": "system", "content": "Answer with JSON only."}, {"role": "user", "content": task.prompt}]
     else:

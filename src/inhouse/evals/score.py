@@ -121,8 +121,18 @@ def _run_tests(files: dict[str, str], limits: SandboxLimits, test_dir: str = "te
         return Score("error" if run.status == "killed" else "wrong_answer", (run.reason or run.output[-300:]).strip())
     if run.green:
         return Score("passed", f"{run.passed} hidden test(s) passed")
-    tail = run.output.strip().splitlines()[-3:]
-    return Score("wrong_answer", f"{run.failed} hidden test(s) failed: " + " | ".join(tail)[:300])
+    if run.failed == 0:
+        return Score("wrong_answer", "the hidden tests could not run: " + failure_lines(run.output))
+    return Score("wrong_answer", f"{run.failed} hidden test(s) failed: " + failure_lines(run.output))
+
+
+def failure_lines(output: str, limit: int = 300) -> str:
+    """What pytest said went wrong, in one line: its E lines and FAILED/ERROR summary lines."""
+    lines = [ln.strip() for ln in output.splitlines()]
+    errors = [ln for ln in lines if ln.startswith("E ")][:2]
+    summary = [ln for ln in lines if ln.startswith(("FAILED", "ERROR"))][:2]
+    picked = errors + summary or [ln for ln in lines if ln and not set(ln) <= set("!=_ ")][-2:]
+    return " | ".join(picked)[:limit]
 
 
 def _code_files(task: Task, code: str) -> dict[str, str]:
@@ -153,8 +163,7 @@ def _score_test_writing(task: Task, code: str, limits: SandboxLimits) -> Score:
         return Score("timeout", "the tests did not finish on the reference code: " + reference.reason)
     if not reference.green:
         what = "collect no test" if reference.exit == 5 else "fail on the correct code"
-        tail = " | ".join(reference.output.strip().splitlines()[-3:])[:300]
-        return Score("wrong_answer", f"the tests {what}: {tail}")
+        return Score("wrong_answer", f"the tests {what}: {failure_lines(reference.output)}")
     survived = []
     for name, overlay in task.mutants.items():
         run = run_pytest({**task.files, **overlay, target: code}, "tests", limits)
