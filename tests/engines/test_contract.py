@@ -143,3 +143,15 @@ def test_fake_engine_scripted_tool_calls_and_reasoning():
     assert eng.history[0].tools[0]["function"]["name"] == "get_weather"
     assert isinstance(result.events[-2], Usage)
     assert any(isinstance(e, ToolCall) for e in result.events)
+
+
+def test_a_prompt_longer_than_the_context_is_context_overflow(engine):
+    """In-process the engine measures the prompt; a server refuses it with HTTP 400, which the
+    OpenAI engine recognizes (the eval then scores context_overflow instead of stopping)."""
+    from inhouse.errors import ContextOverflow
+
+    if engine.name == "fake":
+        pytest.skip("the fake engine has no context window")
+    long_prompt = "Repeat these words: " + "alpha beta gamma delta " * 400  # > 1024 tokens (both contexts)
+    with pytest.raises(ContextOverflow, match="context"):
+        collect(engine.generate(ChatRequest.from_prompt(long_prompt, max_tokens=8)))

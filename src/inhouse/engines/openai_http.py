@@ -9,9 +9,10 @@ emitted whole. The server's own timings are passed through when it sends them: l
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterator
 
-from ..errors import ProtocolError, ServerError, ServerUnreachable
+from ..errors import ContextOverflow, ProtocolError, ServerError, ServerUnreachable
 from ._tags import TagSplitter
 from .base import (
     ChatRequest,
@@ -26,6 +27,14 @@ from .base import (
     Usage,
     now,
 )
+
+
+# How llama.cpp server, llama_cpp.server, vLLM and Ollama word "the prompt does not fit"
+_CONTEXT_ERROR = re.compile(r"context (window|length|size)|exceeds? the (available )?context|too many tokens", re.I)
+
+
+class _EmptyStream(ProtocolError):
+    """The server answered 200 and then closed the stream without a single event."""
 
 
 def _base_url(url: str) -> str:
@@ -115,18 +124,20 @@ class OpenAIEngine(Engine):
 
         url = f"{self.base_url}/chat/completions"
         payload = self._payload(request)
+        seen: list[bool] = []  # filled when the first stream event arrives
         yield Started(t=now())
         try:
             with connect_sse(self._client, "POST", "/chat/completions", json=payload) as source:
                 response = source.response
                 if response.status_code >= 400:
                     response.read()
-                    raise ServerError(
-                        f"{url} answered HTTP {response.status_code}: {response.text[:200].strip()!r}. "
-                        "Check the model name and the server's log.",
-                        status_code=response.status_code,
-                    )
-                yield from self._read_stream(source.iter_sse(), url)
+                    self._raise_for(response, url)
+                try:
+                    yield from self._read_stream(source.iter_sse(), url, seen)
+                except (_EmptyStream, httpx.RemoteProtocolError, httpx.ReadError):
+                    if not seen:
+                        self._explain_empty_stream(payload, url)
+                    raise
         except httpx.ConnectError as exc:
             raise ServerUnreachable(
                 f"Cannot reach {self.base_url} ({exc}). Is the server running? "
@@ -148,14 +159,45 @@ class OpenAIEngine(Engine):
                 "Is this an OpenAI-compatible endpoint?"
             ) from exc
 
-    def _read_stream(self, events: Iterator[Any], url: str) -> Iterator[Event]:
+    def _explain_empty_stream(self, payload: dict[str, Any], url: str) -> None:
+        """llama_cpp.server answers 200 and then closes the stream (empty, or reset) when it
+        rejects a request it has begun to stream, e.g. a prompt longer than its context: ask
+        once more without streaming to learn the error, and raise it."""
+        import httpx
+
+        for _ in range(2):  # the first try may land on the pooled connection the server just reset
+            try:
+                again = self._client.post("/chat/completions", json={**payload, "stream": False, "max_tokens": 1})
+            except httpx.TransportError:
+                continue
+            if again.status_code >= 400:
+                self._raise_for(again, url)
+            return
+
+    @staticmethod
+    def _raise_for(response: Any, url: str) -> None:
+        if response.status_code == 400 and _CONTEXT_ERROR.search(response.text):
+            raise ContextOverflow(
+                f"{url} refused the request: it does not fit the model's context "
+                f"({response.text[:160].strip()!r}). Shorten it or serve the model with a larger context."
+            )
+        raise ServerError(
+            f"{url} answered HTTP {response.status_code}: {response.text[:200].strip()!r}. "
+            "Check the model name and the server's log.",
+            status_code=response.status_code,
+        )
+
+    def _read_stream(self, events: Iterator[Any], url: str, seen: list[bool] | None = None) -> Iterator[Event]:
         splitter = TagSplitter({"think": "reasoning"})
         calls: dict[int, dict[str, str]] = {}
         finish: str | None = None
         usage: Usage | None = None
         timings: ServerTimings | None = None
         done = False
+        seen = [] if seen is None else seen
         for sse in events:
+            if not seen:
+                seen.append(True)
             t = now()
             if sse.data.strip() == "[DONE]":
                 done = True
@@ -199,6 +241,8 @@ class OpenAIEngine(Engine):
                     slot["arguments"] += fn.get("arguments") or ""
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
+        if not done and finish is None and not seen:
+            raise _EmptyStream(f"{url} answered with an empty stream: no reply and no error. Check the server's log.")
         if not done and finish is None:
             raise ProtocolError(
                 f"The stream from {url} ended before the reply was finished "
