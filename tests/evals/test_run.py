@@ -93,3 +93,20 @@ def test_cli_eval_json_and_compare(tmp_path):
     assert text.exit_code == 0 and "sign test" in text.output
     bad = runner.invoke(cli, ["eval", "--compare", "nope", again])
     assert bad.exit_code == 1 and "no stored eval run" in bad.output
+
+
+def test_cli_check_says_which_task_is_unsound(tmp_path):
+    import shutil
+
+    from inhouse.evals.tasks import suite_path
+
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["eval", "--check", "--category", "structured_output"])
+    assert ok.exit_code == 0 and "4 task(s) of core checked" in ok.output
+    suite = tmp_path / "mine"
+    shutil.copytree(suite_path("core") / "syn_fibonacci", suite / "fib", ignore=shutil.ignore_patterns("__pycache__"))
+    (suite / "fib" / "reference" / "solution.py").write_text("def fibonacci(n):\n    return n\n")
+    bad = runner.invoke(cli, ["eval", "--check", "--suite", str(suite), "--json"])
+    assert bad.exit_code == 1
+    problems = json.loads(bad.output)["problems"]
+    assert [p["task_id"] for p in problems] == ["syn_fibonacci"] and "does not pass" in problems[0]["message"]

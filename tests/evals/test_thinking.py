@@ -64,3 +64,31 @@ def test_eval_passes_the_switch_and_records_it():
     row = run.rows[0]
     assert row["thinking"] is True and row["outcome"] == "passed" and row["reasoning_tokens"] == 3
     assert json.dumps(row)
+
+
+# ChatML with a tools section (Hermes style): the engine parses <tool_call> blocks out of the reply.
+TOOLS_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content or '' }}"
+    "{% if m.role == 'system' and tools %}\nTools (call one as <tool_call>{\"name\": ..., \"arguments\": {...}}"
+    "</tool_call>):\n{% for t in tools %}{{ t.function | tojson }}\n{% endfor %}{% endif %}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def test_cli_chat_template_poses_tools_and_thinking(tmp_path):
+    template = tmp_path / "chatml-tools.jinja"
+    template.write_text(TOOLS_TEMPLATE)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", "--chat-template", str(template), "--category", "tool_calling", "--limit", "2",
+                                 "--max-tokens", "48", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["skipped"] == 0 and data["overall"]["n"] == 2  # offered tools now, so scored, not skipped
+    thinking = tmp_path / "thinking.jinja"
+    thinking.write_text(THINKING_TEMPLATE)
+    result = runner.invoke(cli, ["eval", "--chat-template", str(thinking), "--thinking", "off", "--limit", "1",
+                                 "--max-tokens", "48", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rows"][0]["thinking"] is False
+    remote = runner.invoke(cli, ["eval", "--endpoint", "http://127.0.0.1:9", "--chat-template", str(thinking)])
+    assert remote.exit_code == 1 and "in-process engine only" in remote.output

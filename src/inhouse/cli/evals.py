@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..errors import InhouseError, UnsupportedFeature
@@ -30,14 +32,18 @@ def _print_summary(out, title: str, summary: dict) -> None:
 @click.option("--category", multiple=True, help="Only these categories (repeatable).")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N tasks.")
 @click.option("--max-tokens", type=click.IntRange(16), default=512, show_default=True)
+@click.option("--chat-template", "chat_template", type=click.Path(exists=True, dir_okay=False),
+              help="A Jinja chat template file to use instead of the model's own (in-process; e.g. one with tools).")
 @click.option("--thinking", type=click.Choice(["on", "off"]),
               help="Switch the model's reasoning on or off (chat templates with enable_thinking); default: the model's own.")
 @click.option("--parallel", type=click.IntRange(1), default=1, show_default=True, help="Requests at a time (server engines).")
 @click.option("--resume", help="Continue an earlier run by its id, skipping what it finished.")
+@click.option("--check", is_flag=True,
+              help="Check the suite's tasks instead of running a model: reference answers pass, doing nothing fails.")
 @click.option("--compare", nargs=2, metavar="A B", help="Compare two stored runs by id instead of running.")
 @click.option("--json", "as_json", is_flag=True)
-def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens, thinking, parallel, resume,
-          compare, as_json) -> None:
+def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens, chat_template, thinking, parallel,
+          resume, check, compare, as_json) -> None:
     """Can this model do my coding work? Sandboxed coding tasks and tool calls, scored with
     confidence intervals. Results are stored; --resume continues, --compare A B tests a difference."""
     from ..evals.stats import compare as compare_runs, summarize
@@ -71,8 +77,11 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
             raise InhouseError("no task left after --category/--limit")
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        if check:
+            return _check(out, tasks, suite, as_json)
         think = None if thinking is None else thinking == "on"
-        with open_engine(model=model, endpoint=endpoint, api_key=api_key) as engine:
+        template = Path(chat_template).read_text(encoding="utf-8") if chat_template else None
+        with open_engine(model=model, endpoint=endpoint, api_key=api_key, chat_template=template) as engine:
             label = endpoint and f"{model} @ {endpoint}" or engine.model_name
             if think is not None and engine.thinking_switch is False:
                 raise UnsupportedFeature(f"{label}'s chat template has no thinking switch (enable_thinking): "
@@ -90,3 +99,23 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
     mode = "" if think is None else f" (thinking {thinking})"
     _print_summary(out, f"{label} on {suite}{mode}", summary)
     out.print(f"[dim]run id {run.eval_id} (stored; --resume {run.eval_id} continues it)[/]")
+
+
+def _check(out, tasks, suite: str, as_json: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ..evals.check import check_suite
+
+    with Progress(TextColumn("check"), BarColumn(), MofNCompleteColumn(), console=console(stderr=True),
+                  transient=True) as bar:
+        bar_id = bar.add_task("check", total=len(tasks))
+        problems = check_suite(tasks, progress=lambda: bar.advance(bar_id))
+    if as_json:
+        echo_json({"suite": suite, "tasks": len(tasks), "problems": [p.__dict__ for p in problems]})
+    elif problems:
+        for p in problems:
+            out.print(f"[red]{p.task_id}[/]: {p.message}")
+    else:
+        out.print(f"{len(tasks)} task(s) of {suite} checked: every reference answer passes and doing nothing fails.")
+    if problems:
+        raise SystemExit(1)

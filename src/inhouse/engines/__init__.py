@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ConfigError
 from .base import (
     ChatRequest,
     ChatResult,
@@ -30,6 +31,7 @@ def open_engine(
     api_key: str | None = None,
     n_ctx: int | None = None,
     n_threads: int | None = None,
+    chat_template: str | None = None,
     store=None,
 ) -> Engine:
     """The engine for a model name/path (in-process llama.cpp) or an endpoint URL (OpenAI API).
@@ -40,9 +42,13 @@ def open_engine(
     if endpoint:
         from .openai_http import OpenAIEngine
 
+        if chat_template:
+            raise ConfigError("a chat template is the server's to set (e.g. llama-server --chat-template-file); "
+                              "--chat-template applies to the in-process engine only")
         return OpenAIEngine(endpoint, model=model, api_key=api_key)
     from ..models.discover import resolve_model
     from .llama_cpp import LlamaCppEngine
 
     info = resolve_model(model, store=store)
-    return LlamaCppEngine(info.path, n_ctx=n_ctx, n_threads=n_threads, model_name=info.name)
+    return LlamaCppEngine(info.path, n_ctx=n_ctx, n_threads=n_threads, model_name=info.name,
+                          chat_template=chat_template)

@@ -119,7 +119,7 @@ def run_agent(engine, task: Task, *, max_tokens: int, temperature: float, seed: 
             thinking_cut = result.finish_reason == "length" and result.reasoning and not result.text.strip()
             trace.ended = "out_of_tokens_thinking" if thinking_cut else "done"
             break
-        messages.append({"role": "assistant", "content": result.text or None, "tool_calls": [
+        messages.append({"role": "assistant", "content": result.text, "tool_calls": [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
             for c in result.tool_calls]})
         for c in result.tool_calls:

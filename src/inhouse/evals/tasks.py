@@ -17,6 +17,9 @@ task.json keys: ``id``, ``category``, ``difficulty``, ``language``, ``prompt``, 
 - tool_calling: ``tools`` (OpenAI function schemas) and ``expected`` (the calls that are right:
   ``[]`` means that no call is right).
 - structured_output: a JSON ``schema`` and optionally ``expected`` values.
+
+``reference/`` holds a right answer (files laid over ``files/``; ``answer.json`` for structured
+output) that ``inhouse eval --check`` verifies; it is never shown to the model.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from ..errors import ConfigError
 
 BUILTIN = ("core",)
+CATEGORIES = ("synthesis", "bugfix", "edit", "test_writing", "agentic", "tool_calling", "structured_output")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Task:
     mutants: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> files replacing the reference's
     mutant_notes: dict[str, str] = field(default_factory=dict)
     max_steps: int | None = None
+    reference: dict[str, str] = field(default_factory=dict)  # a right answer: files laid over files/
 
 
 def _read_dir(root: Path) -> dict[str, str]:
@@ -68,6 +73,8 @@ def load_task(folder: Path) -> Task:
     missing = {"id", "category", "prompt"} - set(meta)
     if missing:
         raise ConfigError(f"task {meta_path} lacks {', '.join(sorted(missing))}")
+    if meta["category"] not in CATEGORIES:
+        raise ConfigError(f"task {meta_path} has category {meta['category']!r}; use one of {', '.join(CATEGORIES)}")
     return Task(
         id=meta["id"], category=meta["category"], prompt=meta["prompt"],
         difficulty=meta.get("difficulty", "easy"), language=meta.get("language", "python"),
@@ -75,6 +82,7 @@ def load_task(folder: Path) -> Task:
         expected=meta.get("expected"), schema=meta.get("schema"), max_tokens=meta.get("max_tokens"),
         answer_file=meta.get("answer_file"), mutants=_read_mutants(folder / "mutants"),
         mutant_notes=meta.get("mutants", {}), max_steps=meta.get("max_steps"),
+        reference=_read_dir(folder / "reference"),
     )
 
 

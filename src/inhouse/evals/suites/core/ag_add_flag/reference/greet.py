@@ -1,0 +1,2 @@
+def greet(name, excited=False):
+    return f"Hello, {name}{'!' if excited else '.'}"

@@ -1,0 +1,2 @@
+def maximum(nums):
+    return max(nums) if nums else None

@@ -1,0 +1,2 @@
+def add_item(item, items=None):
+    return list(items or []) + [item]

@@ -1,0 +1,2 @@
+def is_admin(role):
+    return role.strip().lower() == 'admin'

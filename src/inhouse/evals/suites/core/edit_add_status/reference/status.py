@@ -1,0 +1,4 @@
+OPEN = 'open'
+SHIPPED = 'shipped'
+ARCHIVED = 'archived'
+ALL = (OPEN, SHIPPED, ARCHIVED)

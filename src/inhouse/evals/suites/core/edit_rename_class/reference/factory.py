@@ -1,0 +1,5 @@
+from storage import MemoryStore
+
+
+def make_store():
+    return MemoryStore()

@@ -1,0 +1,5 @@
+import textutils
+
+
+def words(text):
+    return textutils.strip_punctuation(text).split()

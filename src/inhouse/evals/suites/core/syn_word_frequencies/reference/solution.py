@@ -1,0 +1,4 @@
+import re
+from collections import Counter
+def word_frequencies(text):
+    return dict(Counter(re.findall('[a-z]+', text.lower())))
