@@ -110,3 +110,10 @@ def test_cli_check_says_which_task_is_unsound(tmp_path):
     assert bad.exit_code == 1
     problems = json.loads(bad.output)["problems"]
     assert [p["task_id"] for p in problems] == ["syn_fibonacci"] and "does not pass" in problems[0]["message"]
+
+
+def test_cli_says_why_tasks_were_skipped():
+    result = CliRunner().invoke(cli, ["eval", "--category", "agentic", "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert "no sample could be scored" in result.output
+    assert "no tools section" in result.output and "--chat-template FILE" in result.output

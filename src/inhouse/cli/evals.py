@@ -10,17 +10,22 @@ from ..errors import InhouseError, UnsupportedFeature
 from ._render import console, echo_json
 
 
-def _print_summary(out, title: str, summary: dict) -> None:
+def _print_summary(out, title: str, summary: dict, rows: list[dict]) -> None:
     o = summary["overall"]
-    out.print(f"[bold]{title}[/]: pass@1 {o['rate'] * 100:.1f}% [95% CI {o['low'] * 100:.1f}-{o['high'] * 100:.1f}] "
-              f"({o['passed']}/{o['n']})")
+    if o["n"] == 0:
+        out.print(f"[bold]{title}[/]: no sample could be scored")
+    else:
+        out.print(f"[bold]{title}[/]: pass@1 {o['rate'] * 100:.1f}% [95% CI {o['low'] * 100:.1f}-{o['high'] * 100:.1f}] "
+                  f"({o['passed']}/{o['n']})")
     for cat, r in summary["categories"].items():
         out.print(f"  {cat:<20} {r['rate'] * 100:5.1f}% [{r['low'] * 100:5.1f}-{r['high'] * 100:5.1f}]  ({r['passed']}/{r['n']})")
     fails = {k: v for k, v in summary["outcomes"].items() if k != "passed"}
     if fails:
         out.print("  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(fails.items(), key=lambda kv: -kv[1])))
     if summary.get("skipped"):
-        out.print(f"  [dim]{summary['skipped']} sample(s) skipped: the engine could not pose them (see --json)[/]")
+        why = next((r["detail"] for r in rows if r["outcome"] == "skipped"), "")
+        hint = "; --chat-template FILE can give it one" if "tools section" in why else ""
+        out.print(f"  [dim]{summary['skipped']} sample(s) skipped: {why}{hint}[/]")
 
 
 @click.command("eval")
@@ -97,7 +102,7 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
         return echo_json({"eval_id": run.eval_id, "model": label, "suite": suite, "thinking": thinking, **summary,
                           "rows": run.rows})
     mode = "" if think is None else f" (thinking {thinking})"
-    _print_summary(out, f"{label} on {suite}{mode}", summary)
+    _print_summary(out, f"{label} on {suite}{mode}", summary, run.rows)
     out.print(f"[dim]run id {run.eval_id} (stored; --resume {run.eval_id} continues it)[/]")
 
 
