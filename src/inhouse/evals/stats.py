@@ -21,8 +21,9 @@ class Rate:
         return asdict(self)
 
 
-def wilson(k: int, n: int, z: float = Z95) -> Rate:
-    """The Wilson score interval: sound at small n and at 0% or 100%, unlike the normal one."""
+def wilson(k: float, n: float, z: float = Z95) -> Rate:
+    """The Wilson score interval: sound at small n and at 0% or 100%, unlike the normal one.
+    (k and n may be effective, non-integer counts.)"""
     if n == 0:
         return Rate(0, 0, 0.0, 0.0, 1.0)
     p = k / n
@@ -30,6 +31,31 @@ def wilson(k: int, n: int, z: float = Z95) -> Rate:
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return Rate(k, n, p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+def pass_rate(rows: list[dict]) -> Rate:
+    """pass@1 over scored samples with a 95% interval. With one sample per task this is the
+    Wilson interval. With several, samples of one task are alike (a task a model cannot do it
+    fails every time), so they are not independent draws: the interval uses the effective
+    sample size n * p(1-p) / (n * Var), Var from the per-task totals (the ratio estimator for
+    cluster samples), never more than the samples and, when every sample agrees, the tasks."""
+    by_task: dict[str, list[bool]] = defaultdict(list)
+    for r in rows:
+        by_task[r["task_id"]].append(r["outcome"] == "passed")
+    n = sum(len(v) for v in by_task.values())
+    passed = sum(sum(v) for v in by_task.values())
+    k = len(by_task)
+    if n == k or n == 0:
+        return wilson(passed, n)
+    p = passed / n
+    mbar = n / k
+    var = sum((sum(v) - p * len(v)) ** 2 for v in by_task.values()) / (k * (k - 1) * mbar ** 2) if k > 1 else 0.0
+    if 0 < p < 1:
+        n_eff = n if var == 0 else min(n, max(1.0, p * (1 - p) / var))
+    else:
+        n_eff = k  # no spread to measure: count each task once
+    r = wilson(p * n_eff, n_eff)
+    return Rate(passed, n, p, r.low, r.high)
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -41,8 +67,8 @@ def summarize(rows: list[dict]) -> dict:
     by_cat: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_cat[r["category"]].append(r)
-    cats = {c: wilson(sum(r["outcome"] == "passed" for r in rs), len(rs)).to_dict() for c, rs in sorted(by_cat.items())}
-    overall = wilson(sum(r["outcome"] == "passed" for r in rows), len(rows)).to_dict()
+    cats = {c: pass_rate(rs).to_dict() for c, rs in sorted(by_cat.items())}
+    overall = pass_rate(rows).to_dict()
     return {"overall": overall, "categories": cats, "outcomes": dict(Counter(r["outcome"] for r in rows)),
             "skipped": skipped}
 
