@@ -20,13 +20,12 @@ from inhouse.engines.fake import FakeEngine, FakeReply
 PROMPT = "What is 2 + 2? Answer with one number."
 
 
-@pytest.fixture(params=["fake", "llama_cpp", "openai"])
-def engine(request):
-    if request.param == "fake":
+def make_engine(kind, request):
+    if kind == "fake":
         eng = FakeEngine()
         eng.default = FakeReply(text="The answer is 4 . That is all there is to say about it .")
         return eng
-    if request.param == "llama_cpp":
+    if kind == "llama_cpp":
         return request.getfixturevalue("llama_engine")
     from inhouse.engines.openai_http import OpenAIEngine
 
@@ -34,6 +33,11 @@ def engine(request):
     eng = OpenAIEngine(server["url"], model=server["model"])
     request.addfinalizer(eng.close)
     return eng
+
+
+@pytest.fixture(params=["fake", "llama_cpp", "openai"])
+def engine(request):
+    return make_engine(request.param, request)
 
 
 def test_stream_shape(engine):
@@ -145,13 +149,13 @@ def test_fake_engine_scripted_tool_calls_and_reasoning():
     assert any(isinstance(e, ToolCall) for e in result.events)
 
 
-def test_a_prompt_longer_than_the_context_is_context_overflow(engine):
+@pytest.mark.parametrize("kind", ["llama_cpp", "openai"])
+def test_a_prompt_longer_than_the_context_is_context_overflow(kind, request):
     """In-process the engine measures the prompt; a server refuses it with HTTP 400, which the
     OpenAI engine recognizes (the eval then scores context_overflow instead of stopping)."""
     from inhouse.errors import ContextOverflow
 
-    if engine.name == "fake":
-        pytest.skip("the fake engine has no context window")
+    engine = make_engine(kind, request)  # both have a 1024-token context
     long_prompt = "Repeat these words: " + "alpha beta gamma delta " * 400  # > 1024 tokens (both contexts)
     with pytest.raises(ContextOverflow, match="context"):
         collect(engine.generate(ChatRequest.from_prompt(long_prompt, max_tokens=8)))

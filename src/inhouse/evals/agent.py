@@ -17,7 +17,7 @@ from ..engines.base import ChatRequest, collect
 from ..errors import ContextOverflow
 from ..sandbox import SandboxLimits
 from .extract import safe_path
-from .score import Score, _run_tests, run_pytest
+from .score import Score, score_tests, run_pytest
 from .tasks import Task
 
 DEFAULT_STEPS = 12
@@ -127,7 +127,7 @@ def run_agent(engine, task: Task, *, max_tokens: int, temperature: float, seed: 
             trace.calls.append({"name": c.name, "ok": ok})
             trace.bad_calls += not ok
             messages.append({"role": "tool", "tool_call_id": c.id, "name": c.name, "content": output})
-    final = _run_tests({**ws.files, **{f"hidden_tests/{n}": t for n, t in task.tests.items()}}, limits,
+    final = score_tests({**ws.files, **{f"hidden_tests/{n}": t for n, t in task.tests.items()}}, limits,
                        "hidden_tests")
     meta = {"steps": trace.steps, "ended": trace.ended, "tool_calls": trace.calls, "bad_calls": trace.bad_calls,
             "completion_tokens": trace.tokens, "reasoning_chars": trace.reasoning_chars,

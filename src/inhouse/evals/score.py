@@ -76,7 +76,7 @@ def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -
         return Score("syntax_error", f"line {exc.lineno}: {exc.msg}")
     if task.category == "test_writing":
         return _score_test_writing(task, code, limits)
-    return _run_tests(_code_files(task, code), limits)
+    return score_tests(_code_files(task, code), limits)
 
 
 @dataclass
@@ -113,7 +113,8 @@ def run_pytest(files: dict[str, str], test_dir: str = "tests", limits: SandboxLi
     return TestRun(counts["passed"], counts["failed"], counts["exit"], output, res.status, res.reason or "")
 
 
-def _run_tests(files: dict[str, str], limits: SandboxLimits, test_dir: str = "tests") -> Score:
+def score_tests(files: dict[str, str], limits: SandboxLimits, test_dir: str = "tests") -> Score:
+    """The class of a project whose hidden tests (in ``test_dir``) were run: passed, timeout, wrong_answer."""
     run = run_pytest(files, test_dir, limits)
     if run.timed_out:
         return Score("timeout", run.reason)
@@ -152,7 +153,7 @@ def _score_edit(task: Task, answer: str, limits: SandboxLimits) -> Score:
             return Score("syntax_error", f"{name} line {exc.lineno}: {exc.msg}")
     files = {**task.files, **changed}
     files.update({f"tests/{name}": text for name, text in task.tests.items()})
-    return _run_tests(files, limits)
+    return score_tests(files, limits)
 
 
 def _score_test_writing(task: Task, code: str, limits: SandboxLimits) -> Score:
