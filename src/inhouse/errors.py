@@ -72,6 +72,10 @@ class ProtocolError(EngineError):
     pass
 
 
+class EvalError(InhouseError):
+    """An evaluation cannot be scored here (e.g. its test runner is missing)."""
+
+
 class StoreError(InhouseError):
     pass
 

@@ -138,3 +138,15 @@ def test_prompts_show_the_project_and_ask_for_paths():
     assert "factory.py\n```python\nfrom storage import MemStore" in req.messages[1]["content"]
     req = request_for(TASKS["tw_clamp"], 256, 0.0, 0)
     assert "pytest" in req.messages[0]["content"] and "mathx.py\n```python" in req.messages[1]["content"]
+
+
+def test_a_missing_pytest_is_an_error_not_a_wrong_answer(monkeypatch):
+    """Without pytest in inhouse's environment every hidden test would 'fail': say so instead."""
+    from inhouse.errors import EvalError
+    from inhouse.evals import score as score_module
+    from inhouse.sandbox.runner import SandboxResult
+
+    monkeypatch.setattr(score_module, "run_program", lambda *a, **k: SandboxResult(
+        status="error", exit_code=3, duration_s=0.01, stdout="INHOUSE_NO_PYTEST\n", stderr=""))
+    with pytest.raises(EvalError, match="pip install pytest"):
+        score(TASKS["tw_clamp"], reply("```python\nimport mathx\n\ndef test():\n    pass\n```"))

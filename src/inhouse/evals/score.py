@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..engines.base import ChatResult
+from ..errors import EvalError
 from ..sandbox import SandboxLimits, run_program
 from .extract import extract_code, extract_files
 from .tasks import Task
@@ -26,7 +28,11 @@ OUTCOMES = ("passed", "wrong_answer", "timeout", "syntax_error", "no_code", "mal
 # Runs the hidden tests with pytest inside the sandbox; prints one JSON line with the counts.
 _DRIVER = """
 import json, sys
-import pytest
+try:
+    import pytest
+except ImportError:
+    print("INHOUSE_NO_PYTEST")
+    raise SystemExit(3)
 
 class Count:
     def __init__(self):
@@ -105,6 +111,9 @@ def run_pytest(files: dict[str, str], test_dir: str = "tests", limits: SandboxLi
         driver = Path(tmp) / "run_hidden_tests.py"
         driver.write_text(_DRIVER)
         res = run_program(driver, limits or SandboxLimits(wall_s=10, cpu_s=10), files=files, args=[test_dir])
+    if res.exit_code == 3 and res.stdout.strip() == "INHOUSE_NO_PYTEST":
+        raise EvalError(f"pytest is not installed for {sys.executable}, and the hidden tests need it: "
+                        "pip install pytest (it is a dependency of inhouse; reinstall inhouse to get it).")
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("INHOUSE_RESULT ")), None)
     output = "\n".join(ln for ln in res.stdout.splitlines() if not ln.startswith("INHOUSE_RESULT "))
     if line is None:
