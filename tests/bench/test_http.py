@@ -48,3 +48,18 @@ def test_a_server_dying_mid_run_keeps_finished_results(smollm2_path, tmp_path):
         assert [row["depth"] for row in store.bench_results(sweep.sweep_id)] == [0]
         run = store.runs("bench")[-1]
         assert run["status"] == "failed"
+
+
+def test_a_failed_start_leaves_no_server_behind(smollm2_path, monkeypatch):
+    """Anything that goes wrong while waiting for the server (here: the health check itself
+    breaking, as a broken httpx install once did) stops the process it started."""
+    import httpx
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("health check broke")
+
+    monkeypatch.setattr(httpx, "get", broken)
+    server = LlamaServer(BenchConfig(model=str(smollm2_path), label="x"), n_ctx=512, threads=1)
+    with pytest.raises(RuntimeError, match="health check broke"):
+        server.__enter__()
+    assert server.proc is not None and server.proc.poll() is not None  # started, and stopped again

@@ -41,8 +41,6 @@ class LlamaServer:
         return self.proc.pid if self.proc else None
 
     def __enter__(self) -> "LlamaServer":
-        import httpx
-
         c = self.config
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", c.model, "--model_alias", "bench",
                "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
@@ -52,6 +50,15 @@ class LlamaServer:
                "--flash_attn", str(c.flash_attn), "--n_gpu_layers", str(c.n_gpu_layers), *self.extra_args]
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        try:
+            return self._wait_ready(t0)
+        except BaseException:
+            self.__exit__()  # a failed start (or Ctrl-C while waiting) must not leave the server running
+            raise
+
+    def _wait_ready(self, t0: float) -> "LlamaServer":
+        import httpx
+
         while time.perf_counter() - t0 < self.timeout:
             if self.proc.poll() is not None:
                 raise ServerUnreachable(f"llama_cpp.server exited with code {self.proc.returncode} while starting: "
@@ -63,7 +70,6 @@ class LlamaServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        self.__exit__()
         raise ServerUnreachable(f"llama_cpp.server did not answer within {self.timeout:.0f} s: {self._tail()}")
 
     def _tail(self) -> str:
