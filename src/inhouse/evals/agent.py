@@ -17,7 +17,7 @@ from ..engines.base import ChatRequest, collect
 from ..errors import ContextOverflow
 from ..sandbox import SandboxLimits
 from .extract import safe_path
-from .score import Score, score_tests, run_pytest
+from .score import Score, hidden_test_score, out_of_tokens_thinking, run_pytest
 from .tasks import Task
 
 DEFAULT_STEPS = 12
@@ -116,8 +116,7 @@ def run_agent(engine, task: Task, *, max_tokens: int, temperature: float, seed: 
         trace.reasoning_chars += len(result.reasoning)
         trace.last_text = result.text[-500:]
         if not result.tool_calls:
-            thinking_cut = result.finish_reason == "length" and result.reasoning and not result.text.strip()
-            trace.ended = "out_of_tokens_thinking" if thinking_cut else "done"
+            trace.ended = "out_of_tokens_thinking" if out_of_tokens_thinking(result) else "done"
             break
         messages.append({"role": "assistant", "content": result.text, "tool_calls": [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -127,8 +126,7 @@ def run_agent(engine, task: Task, *, max_tokens: int, temperature: float, seed: 
             trace.calls.append({"name": c.name, "ok": ok})
             trace.bad_calls += not ok
             messages.append({"role": "tool", "tool_call_id": c.id, "name": c.name, "content": output})
-    final = score_tests({**ws.files, **{f"hidden_tests/{n}": t for n, t in task.tests.items()}}, limits,
-                       "hidden_tests")
+    final = hidden_test_score(task, ws.files, limits)
     meta = {"steps": trace.steps, "ended": trace.ended, "tool_calls": trace.calls, "bad_calls": trace.bad_calls,
             "completion_tokens": trace.tokens, "reasoning_chars": trace.reasoning_chars,
             "answer": trace.last_text, "changed": sorted(p for p in ws.files if ws.files[p] != task.files.get(p))}

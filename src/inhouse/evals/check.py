@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..engines.base import ChatResult, ToolCall
 from ..sandbox import SandboxLimits
-from .score import run_pytest, score
+from .score import hidden_test_score, score
 from .tasks import Task
 
 CODE = ("synthesis", "bugfix", "edit", "test_writing", "agentic")
@@ -65,14 +65,13 @@ def check_task(task: Task, limits: SandboxLimits | None = None) -> list[Problem]
         problem("no JSON schema")
     if out:
         return out
-    hidden = {f"hidden_tests/{n}": t for n, t in task.tests.items()}
-    if task.category in ("bugfix", "edit", "agentic") and run_pytest({**task.files, **hidden}, "hidden_tests",
-                                                                      limits).green:
+    if task.category in ("bugfix", "edit", "agentic") and \
+            hidden_test_score(task, task.files, limits).outcome == "passed":
         problem("the files as given already pass the hidden tests: doing nothing would score")
     if task.category == "agentic":
         if not task.reference:
             problem("no reference answer (reference/)")
-        elif not run_pytest({**task.files, **task.reference, **hidden}, "hidden_tests", limits).green:
+        elif hidden_test_score(task, {**task.files, **task.reference}, limits).outcome != "passed":
             problem("the reference answer fails the hidden tests")
         return out
     reply = _as_reply(task)

@@ -59,15 +59,23 @@ class Score:
         return asdict(self)
 
 
+# A task's hidden tests go into the project under this folder, apart from the project's own tests/
+HIDDEN = "hidden_tests"
+
+
+def out_of_tokens_thinking(result: ChatResult) -> bool:
+    """The reply hit its token limit inside its reasoning: no answer, no call."""
+    return (result.finish_reason == "length" and bool(result.reasoning) and not result.text.strip()
+            and not result.tool_calls)
+
+
 def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -> Score:
+    if out_of_tokens_thinking(result):
+        return Score("out_of_tokens_thinking", "ran out of tokens inside its reasoning")
     if task.tools:
         calls = [(c.name, c.arguments) for c in result.tool_calls]
-        if not calls and result.finish_reason == "length" and result.reasoning and not result.text.strip():
-            return Score("out_of_tokens_thinking", "ran out of tokens inside its reasoning")
         return Score(*check_calls(calls, task.tools, task.expected or []))
     answer = result.text
-    if not answer.strip() and result.reasoning and result.finish_reason == "length":
-        return Score("out_of_tokens_thinking", "ran out of tokens inside its reasoning")
     if task.category == "structured_output":
         return _score_json(task, answer)
     limits = limits or SandboxLimits(wall_s=10, cpu_s=10)
@@ -82,7 +90,7 @@ def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -
         return Score("syntax_error", f"line {exc.lineno}: {exc.msg}")
     if task.category == "test_writing":
         return _score_test_writing(task, code, limits)
-    return score_tests(_code_files(task, code), limits)
+    return hidden_test_score(task, {**task.files, task.answer_file or "solution.py": code}, limits)
 
 
 @dataclass
@@ -122,9 +130,9 @@ def run_pytest(files: dict[str, str], test_dir: str = "tests", limits: SandboxLi
     return TestRun(counts["passed"], counts["failed"], counts["exit"], output, res.status, res.reason or "")
 
 
-def score_tests(files: dict[str, str], limits: SandboxLimits, test_dir: str = "tests") -> Score:
-    """The class of a project whose hidden tests (in ``test_dir``) were run: passed, timeout, wrong_answer."""
-    run = run_pytest(files, test_dir, limits)
+def hidden_test_score(task: Task, files: dict[str, str], limits: SandboxLimits) -> Score:
+    """The class of the project ``files`` by the task's hidden tests: passed, timeout, wrong_answer."""
+    run = run_pytest(with_hidden_tests(task, files), HIDDEN, limits)
     if run.timed_out:
         return Score("timeout", run.reason)
     if run.exit is None:
@@ -145,10 +153,8 @@ def failure_lines(output: str, limit: int = 300) -> str:
     return " | ".join(picked)[:limit]
 
 
-def _code_files(task: Task, code: str) -> dict[str, str]:
-    files = {**task.files, task.answer_file or "solution.py": code}
-    files.update({f"tests/{name}": text for name, text in task.tests.items()})
-    return files
+def with_hidden_tests(task: Task, files: dict[str, str]) -> dict[str, str]:
+    return {**files, **{f"{HIDDEN}/{name}": text for name, text in task.tests.items()}}
 
 
 def _score_edit(task: Task, answer: str, limits: SandboxLimits) -> Score:
@@ -160,9 +166,7 @@ def _score_edit(task: Task, answer: str, limits: SandboxLimits) -> Score:
             ast.parse(text)
         except SyntaxError as exc:
             return Score("syntax_error", f"{name} line {exc.lineno}: {exc.msg}")
-    files = {**task.files, **changed}
-    files.update({f"tests/{name}": text for name, text in task.tests.items()})
-    return score_tests(files, limits)
+    return hidden_test_score(task, {**task.files, **changed}, limits)
 
 
 def _score_test_writing(task: Task, code: str, limits: SandboxLimits) -> Score:
