@@ -82,3 +82,7 @@ class StoreError(InhouseError):
 
 class MachineError(InhouseError):
     pass
+
+
+class SandboxUnavailable(InhouseError):
+    """Model-written code would run without bubblewrap's isolation, and that was not allowed."""

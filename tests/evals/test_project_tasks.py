@@ -80,7 +80,7 @@ def test_weak_or_wrong_tests_fail():
     assert result.outcome == "wrong_answer" and result.detail.startswith("killed 0/3 mutants")
     wrong = "from mathx import clamp\n\ndef test_wrong():\n    assert clamp(5, 0, 3) == 5\n"
     result = score(task, reply(f"```python\n{wrong}```"))
-    assert result.outcome == "wrong_answer" and "fail on the correct code" in result.detail
+    assert result.outcome == "wrong_answer" and "on the correct code" in result.detail
     empty = "from mathx import clamp\n"
     assert "collect no test" in score(task, reply(f"```python\n{empty}```")).detail
 
@@ -143,10 +143,23 @@ def test_prompts_show_the_project_and_ask_for_paths():
 def test_a_missing_pytest_is_an_error_not_a_wrong_answer(monkeypatch):
     """Without pytest in inhouse's environment every hidden test would 'fail': say so instead."""
     from inhouse.errors import EvalError
-    from inhouse.evals import score as score_module
+    from inhouse.evals import verdict
     from inhouse.sandbox.runner import SandboxResult
 
-    monkeypatch.setattr(score_module, "run_program", lambda *a, **k: SandboxResult(
-        status="error", exit_code=3, duration_s=0.01, stdout="INHOUSE_NO_PYTEST\n", stderr=""))
+    class NoPytest:  # the sandboxed runner found no pytest
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def wait(self):
+            return SandboxResult(status="error", exit_code=3, duration_s=0.01, stdout="INHOUSE_NO_PYTEST\n",
+                                 stderr="")
+
+    monkeypatch.setattr(verdict, "Session", NoPytest)
     with pytest.raises(EvalError, match="pip install pytest"):
         score(TASKS["tw_clamp"], reply("```python\nimport mathx\n\ndef test():\n    pass\n```"))

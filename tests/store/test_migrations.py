@@ -61,3 +61,24 @@ def test_not_a_database(tmp_path):
     p.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError):
         Store.open(p)
+
+
+def test_parallel_first_opens_of_a_new_store_all_succeed(tmp_path):
+    """Three processes opening a store that does not exist yet (three `inhouse eval` started at
+    once): each must see every migration applied exactly once, none may fail."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "new.db"
+    code = ("import sys; from inhouse.store import Store; s = Store.open(sys.argv[1]); "
+            "print(len(s.applied_migrations())); s.close()")
+    for _ in range(3):  # a race is a matter of luck: try a few fresh stores
+        path.unlink(missing_ok=True)
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        outs = [p.communicate(timeout=60) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            assert p.returncode == 0, err
+            assert out.strip() == str(len(MIGRATIONS))
+        with Store.open(path) as store:
+            assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]

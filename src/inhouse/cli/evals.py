@@ -22,10 +22,24 @@ def _print_summary(out, title: str, summary: dict, rows: list[dict]) -> None:
     fails = {k: v for k, v in summary["outcomes"].items() if k != "passed"}
     if fails:
         out.print("  failures: " + ", ".join(f"{k} {v}" for k, v in sorted(fails.items(), key=lambda kv: -kv[1])))
+    iso = isolation_counts(rows)
+    if iso:
+        what = ", ".join(f"{k} ({v})" for k, v in iso.items())
+        style = "" if set(iso) <= {"bubblewrap"} else "[bold red]"
+        out.print(f"  {style}model code ran under: {what}" + ("[/]" if style else ""))
     if summary.get("skipped"):
         why = next((r["detail"] for r in rows if r["outcome"] == "skipped"), "")
         hint = "; --chat-template FILE can give it one" if "tools section" in why else ""
         out.print(f"  [dim]{summary['skipped']} sample(s) skipped: {why}{hint}[/]")
+
+
+def isolation_counts(rows: list[dict]) -> dict[str, int]:
+    """How many samples ran model code under each isolation (bubblewrap, rlimits-only)."""
+    out: dict[str, int] = {}
+    for r in rows:
+        if r.get("isolation"):
+            out[r["isolation"]] = out.get(r["isolation"], 0) + 1
+    return out
 
 
 @click.command("eval")
@@ -46,9 +60,12 @@ def _print_summary(out, title: str, summary: dict, rows: list[dict]) -> None:
 @click.option("--check", is_flag=True,
               help="Check the suite's tasks instead of running a model: reference answers pass, doing nothing fails.")
 @click.option("--compare", nargs=2, metavar="A B", help="Compare two stored runs by id instead of running.")
+@click.option("--no-sandbox", "no_sandbox", is_flag=True,
+              help="Run model-written code with resource limits only when bubblewrap is missing (NOT isolated: "
+                   "it can read your files and reach the network). Every result records the isolation it ran under.")
 @click.option("--json", "as_json", is_flag=True)
 def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens, chat_template, thinking, parallel,
-          resume, check, compare, as_json) -> None:
+          resume, check, compare, no_sandbox, as_json) -> None:
     """Can this model do my coding work? Sandboxed coding tasks and tool calls, scored with
     confidence intervals. Results are stored; --resume continues, --compare A B tests a difference."""
     from ..evals.stats import compare as compare_runs, summarize
@@ -83,7 +100,12 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         if check:
-            return _check(out, tasks, suite, as_json)
+            return _check(out, tasks, suite, as_json, no_sandbox)
+        from ..evals.run import runs_code
+        from ..sandbox import require_isolation
+
+        if not no_sandbox and any(runs_code(t) for t in tasks):
+            require_isolation()  # before a model is loaded
         think = None if thinking is None else thinking == "on"
         template = Path(chat_template).read_text(encoding="utf-8") if chat_template else None
         with open_engine(model=model, endpoint=endpoint, api_key=api_key, chat_template=template) as engine:
@@ -96,25 +118,31 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
                 task_id = bar.add_task("eval", total=len(tasks) * samples)
                 run = run_eval(engine, tasks, model=label, suite=suite, samples=samples, max_tokens=max_tokens,
                                parallel=parallel, store=store, resume=resume, thinking=think,
-                               progress=lambda: bar.advance(task_id))
+                               progress=lambda: bar.advance(task_id), sandbox=not no_sandbox)
     summary = summarize(run.rows)
     if as_json:
         return echo_json({"eval_id": run.eval_id, "model": label, "suite": suite, "thinking": thinking, **summary,
-                          "rows": run.rows})
+                          "isolation": isolation_counts(run.rows), "rows": run.rows})
     mode = "" if think is None else f" (thinking {thinking})"
     _print_summary(out, f"{label} on {suite}{mode}", summary, run.rows)
     out.print(f"[dim]run id {run.eval_id} (stored; --resume {run.eval_id} continues it)[/]")
 
 
-def _check(out, tasks, suite: str, as_json: bool) -> None:
+def _check(out, tasks, suite: str, as_json: bool, no_sandbox: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..evals.check import check_suite
+    from ..evals.run import runs_code
+    from ..sandbox import require_isolation
+
+    if not no_sandbox and any(runs_code(t) for t in tasks):
+        require_isolation()
 
     with Progress(TextColumn("check"), BarColumn(), MofNCompleteColumn(), console=console(stderr=True),
                   transient=True) as bar:
         bar_id = bar.add_task("check", total=len(tasks))
-        problems = check_suite(tasks, progress=lambda: bar.advance(bar_id))
+        problems = check_suite(tasks, progress=lambda: bar.advance(bar_id),
+                               isolation="rlimits" if no_sandbox else "auto")
     if as_json:
         echo_json({"suite": suite, "tasks": len(tasks), "problems": [p.__dict__ for p in problems]})
     elif problems:

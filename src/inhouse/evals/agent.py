@@ -58,9 +58,10 @@ class AgentTrace:
 class Workspace:
     """The repository the model edits, and the tools it edits it with."""
 
-    def __init__(self, files: dict[str, str], limits: SandboxLimits) -> None:
+    def __init__(self, files: dict[str, str], limits: SandboxLimits, isolation: str = "auto") -> None:
         self.files = dict(files)
         self.limits = limits
+        self.isolation = isolation
 
     def call(self, name: str, raw_args: str) -> tuple[bool, str]:
         """(whether the call was well formed, what the model is told)."""
@@ -73,7 +74,7 @@ class Workspace:
         if name == "list_files":
             return True, "\n".join(sorted(self.files))
         if name == "run_tests":
-            run = run_pytest(self.files, "tests", self.limits)
+            run = run_pytest(self.files, "tests", self.limits, self.isolation)
             if run.timed_out:
                 return True, "the tests did not finish in time: " + run.reason
             verdict = "all tests passed" if run.green else f"{run.failed} failed, {run.passed} passed"
@@ -98,9 +99,10 @@ class Workspace:
 
 
 def run_agent(engine, task: Task, *, max_tokens: int, temperature: float, seed: int | None,
-              thinking: bool | None = None, limits: SandboxLimits | None = None) -> tuple[Score, dict]:
+              thinking: bool | None = None, limits: SandboxLimits | None = None,
+              isolation: str = "auto") -> tuple[Score, dict]:
     limits = limits or SandboxLimits(wall_s=10, cpu_s=10)
-    ws = Workspace(task.files, limits)
+    ws = Workspace(task.files, limits, isolation)
     trace = AgentTrace()
     messages: list[dict] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task.prompt}]
     for _ in range(task.max_steps or DEFAULT_STEPS):
@@ -126,21 +128,23 @@ def run_agent(engine, task: Task, *, max_tokens: int, temperature: float, seed: 
             trace.calls.append({"name": c.name, "ok": ok})
             trace.bad_calls += not ok
             messages.append({"role": "tool", "tool_call_id": c.id, "name": c.name, "content": output})
-    final = hidden_test_score(task, ws.files, limits)
+    final = hidden_test_score(task, ws.files, limits, isolation)
     meta = {"steps": trace.steps, "ended": trace.ended, "tool_calls": trace.calls, "bad_calls": trace.bad_calls,
             "completion_tokens": trace.tokens, "reasoning_chars": trace.reasoning_chars,
             "answer": trace.last_text, "changed": sorted(p for p in ws.files if ws.files[p] != task.files.get(p))}
+    iso = final.isolation
     if final.outcome == "passed":
-        return Score("passed", f"hidden tests pass after {trace.steps} turn(s)"), meta
+        return Score("passed", f"hidden tests pass after {trace.steps} turn(s)", iso), meta
     good_calls = sum(c["ok"] for c in trace.calls)
     if trace.ended == "context_overflow":
-        return Score("context_overflow", f"the conversation outgrew the context after {trace.steps} turn(s)"), meta
+        return Score("context_overflow", f"the conversation outgrew the context after {trace.steps} turn(s)",
+                     iso), meta
     if trace.ended == "out_of_tokens_thinking":
-        return Score("out_of_tokens_thinking", "ran out of tokens inside its reasoning"), meta
+        return Score("out_of_tokens_thinking", "ran out of tokens inside its reasoning", iso), meta
     if not good_calls:
         if trace.bad_calls:
-            return Score("malformed_tool_call", f"{trace.bad_calls} call(s), none well formed"), meta
-        return Score("text_instead_of_tool_call", "answered in text without using the tools"), meta
+            return Score("malformed_tool_call", f"{trace.bad_calls} call(s), none well formed", iso), meta
+        return Score("text_instead_of_tool_call", "answered in text without using the tools", iso), meta
     why = "stopped at the step limit" if trace.ended == "step_limit" else "declared it done"
-    return Score(final.outcome if final.outcome == "timeout" else "wrong_answer",
-                 f"{why} after {trace.steps} turn(s); {final.detail}"), meta
+    return Score(final.outcome if final.outcome in ("timeout", "error") else "wrong_answer",
+                 f"{why} after {trace.steps} turn(s); {final.detail}", iso), meta

@@ -48,7 +48,7 @@ def _as_reply(task: Task) -> ChatResult | None:
     return ChatResult(text=f"```python\n{ref[target]}```", finish_reason="stop")
 
 
-def check_task(task: Task, limits: SandboxLimits | None = None) -> list[Problem]:
+def check_task(task: Task, limits: SandboxLimits | None = None, isolation: str = "auto") -> list[Problem]:
     limits = limits or SandboxLimits(wall_s=10, cpu_s=10)
     out: list[Problem] = []
 
@@ -66,28 +66,28 @@ def check_task(task: Task, limits: SandboxLimits | None = None) -> list[Problem]
     if out:
         return out
     if task.category in ("bugfix", "edit", "agentic") and \
-            hidden_test_score(task, task.files, limits).outcome == "passed":
+            hidden_test_score(task, task.files, limits, isolation).outcome == "passed":
         problem("the files as given already pass the hidden tests: doing nothing would score")
     if task.category == "agentic":
         if not task.reference:
             problem("no reference answer (reference/)")
-        elif hidden_test_score(task, {**task.files, **task.reference}, limits).outcome != "passed":
+        elif hidden_test_score(task, {**task.files, **task.reference}, limits, isolation).outcome != "passed":
             problem("the reference answer fails the hidden tests")
         return out
     reply = _as_reply(task)
     if reply is None:
         problem("no reference answer (reference/)")
         return out
-    result = score(task, reply, limits)
+    result = score(task, reply, limits, isolation)
     if result.outcome != "passed":
         problem(f"the reference answer does not pass: {result.outcome}: {result.detail}")
     return out
 
 
-def check_suite(tasks: list[Task], progress=None) -> list[Problem]:
+def check_suite(tasks: list[Task], progress=None, isolation: str = "auto") -> list[Problem]:
     problems: list[Problem] = []
     for task in tasks:
-        problems += check_task(task)
+        problems += check_task(task, isolation=isolation)
         if progress:
             progress()
     return problems

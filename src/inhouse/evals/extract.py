@@ -8,7 +8,11 @@ import re
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 
 
-def extract_code(text: str) -> str | None:
+def extract_tests(text: str, *, module: str = "solution") -> str | None:
+    return extract_code(text)
+
+
+def extract_code(text: str, *, entry_points=(), module: str = "solution", original: str | None = None) -> str | None:
     blocks = [b.strip("\n") for b in _FENCE.findall(text or "") if b.strip()]
     if blocks:
         # prefer the longest block that defines something; models often add a usage example after

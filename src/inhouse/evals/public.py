@@ -40,11 +40,17 @@ def load_humaneval() -> list[Task]:
         for line in f:
             p = json.loads(line)
             entry = p["entry_point"]
-            test = p["test"] + f"\n\ndef test_humaneval():\n    from solution import {entry}\n    check({entry})\n"
+            # The judge runs the prompt's own code (helpers such as poly() that check() uses) and the
+            # test; only the entry point comes from the answer. The answer's file starts with the
+            # prompt too, as HumanEval's harness does, so it may call the prompt's helpers.
+            test = (p["prompt"] + "\n\n" + p["test"] +
+                    f"\n\ndef test_humaneval():\n    from solution import {entry}\n    check({entry})\n")
             prompt = ("Complete this Python function. Answer with the whole function (imports included) in one "
                       f"```python code block.\n\n```python\n{p['prompt']}```")
             tasks.append(Task(id=p["task_id"].replace("/", "_"), category="humaneval", prompt=prompt,
-                              difficulty="public", tests={"test_hidden.py": test}))
+                              difficulty="public", tests={"test_hidden.py": test}, entry_point=entry,
+                              prelude=p["prompt"],
+                              reference={"solution.py": p["prompt"] + p["canonical_solution"]}))
     return tasks
 
 

@@ -9,6 +9,7 @@ from typing import Callable
 
 from ..engines.base import ChatRequest, collect
 from ..errors import ContextOverflow, EngineError
+from ..sandbox import require_isolation
 from .score import Score, score
 from .tasks import Task
 
@@ -44,8 +45,13 @@ def request_for(task: Task, max_tokens: int, temperature: float, sample: int,
                        temperature=temperature, seed=sample, thinking=thinking)
 
 
+def runs_code(task: Task) -> bool:
+    """Whether scoring this task executes model-written code (and so needs the sandbox)."""
+    return not task.tools and task.category != "structured_output"
+
+
 def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: float,
-                 thinking: bool | None = None) -> tuple[Score, dict]:
+                 thinking: bool | None = None, isolation: str = "auto") -> tuple[Score, dict]:
     if (task.tools or task.category == "agentic") and not getattr(engine, "supports_tools", False):
         return Score("skipped", f"{engine.name} cannot offer tools to this model: its chat template has no "
                                 "tools section (a template problem, not the model's failure)"), {}
@@ -53,7 +59,7 @@ def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: 
         from .agent import run_agent
 
         return run_agent(engine, task, max_tokens=max_tokens, temperature=temperature, seed=sample,
-                         thinking=thinking)
+                         thinking=thinking, isolation=isolation)
     req = request_for(task, max_tokens, temperature, sample, thinking)
     try:
         result = collect(engine.generate(req))
@@ -64,15 +70,21 @@ def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: 
             "reasoning_tokens": result.usage.reasoning_tokens if result.usage else None,
             "completion_tokens": result.usage.completion_tokens if result.usage else None,
             "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in result.tool_calls]}
-    return score(task, result), meta
+    return score(task, result, isolation=isolation), meta
 
 
 def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int = 1, max_tokens: int = 512,
              temperature: float | None = None, parallel: int = 1, store=None, resume: str | None = None,
-             thinking: bool | None = None, progress: Callable[[], None] | None = None) -> EvalRun:
+             thinking: bool | None = None, progress: Callable[[], None] | None = None,
+             sandbox: bool = True) -> EvalRun:
     """Every task x sample; each scored row is stored at once. With ``resume``, rows already
     stored under that id are kept and skipped. ``parallel`` > 1 sends that many requests at a time
-    (for server engines; an in-process engine serializes them anyway)."""
+    (for server engines; an in-process engine serializes them anyway). Model-written code runs in
+    bubblewrap's sandbox, and without it this raises ``SandboxUnavailable`` before any request,
+    unless ``sandbox=False`` (resource limits only; every row records the isolation it ran under)."""
+    if sandbox and any(runs_code(t) for t in tasks):
+        require_isolation()
+    isolation = "auto" if sandbox else "rlimits"
     run = EvalRun(eval_id=resume) if resume else EvalRun()
     done = set()
     if resume and store is not None:
@@ -84,10 +96,10 @@ def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int 
     run.skipped = len(tasks) * samples - len(todo)
 
     def one(task: Task, sample: int) -> dict:
-        sc, meta = evaluate_one(engine, task, sample, max_tokens, temp, thinking)
+        sc, meta = evaluate_one(engine, task, sample, max_tokens, temp, thinking, isolation)
         return {"model": model, "suite": suite, "task_id": task.id, "category": task.category,
                 "difficulty": task.difficulty, "sample": sample, "thinking": thinking, "outcome": sc.outcome,
-                "detail": sc.detail, **meta}
+                "detail": sc.detail, "isolation": sc.isolation, **meta}
 
     def record(row: dict) -> None:
         run.rows.append(row)

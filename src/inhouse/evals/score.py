@@ -10,57 +10,28 @@ from __future__ import annotations
 
 import ast
 import json
-import sys
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from ..engines.base import ChatResult
-from ..errors import EvalError
-from ..sandbox import SandboxLimits, run_program
-from .extract import extract_code, extract_files
+from ..sandbox import SandboxLimits
+from .extract import extract_code, extract_files, extract_tests
 from .tasks import Task
 from .toolcheck import check_calls
+from .verdict import TestRun, judge_hidden_tests, run_pytest
+
+__all__ = ["OUTCOMES", "Score", "TestRun", "run_pytest", "score", "hidden_test_score", "out_of_tokens_thinking"]
 
 OUTCOMES = ("passed", "wrong_answer", "timeout", "syntax_error", "no_code", "malformed_tool_call",
             "text_instead_of_tool_call", "out_of_tokens_thinking", "context_overflow", "error", "skipped")
-
-# Runs the hidden tests with pytest inside the sandbox; prints one JSON line with the counts.
-_DRIVER = """
-import json, sys
-try:
-    import pytest
-except ImportError:
-    print("INHOUSE_NO_PYTEST")
-    raise SystemExit(3)
-
-class Count:
-    def __init__(self):
-        self.passed = self.failed = 0
-    def pytest_runtest_logreport(self, report):
-        if report.when == "call" or report.outcome == "failed":
-            if report.outcome == "passed":
-                self.passed += 1
-            elif report.outcome == "failed":
-                self.failed += 1
-
-c = Count()
-code = pytest.main(["-q", "-p", "no:cacheprovider", "-x", sys.argv[1] if len(sys.argv) > 1 else "tests"], plugins=[c])
-print("INHOUSE_RESULT " + json.dumps({"passed": c.passed, "failed": c.failed, "exit": int(code)}))
-"""
-
 
 @dataclass
 class Score:
     outcome: str
     detail: str = ""
+    isolation: str | None = None  # bubblewrap, rlimits-only; None where no code ran
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# A task's hidden tests go into the project under this folder, apart from the project's own tests/
-HIDDEN = "hidden_tests"
 
 
 def out_of_tokens_thinking(result: ChatResult) -> bool:
@@ -69,7 +40,9 @@ def out_of_tokens_thinking(result: ChatResult) -> bool:
             and not result.tool_calls)
 
 
-def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -> Score:
+def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None, isolation: str = "auto") -> Score:
+    """The class of one reply. ``isolation``: "auto" (bubblewrap; the caller checks it works) or
+    "rlimits" (resource limits only, as ``--no-sandbox`` asks)."""
     if out_of_tokens_thinking(result):
         return Score("out_of_tokens_thinking", "ran out of tokens inside its reasoning")
     if task.tools:
@@ -80,8 +53,13 @@ def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -
         return _score_json(task, answer)
     limits = limits or SandboxLimits(wall_s=10, cpu_s=10)
     if task.category == "edit":
-        return _score_edit(task, answer, limits)
-    code = extract_code(answer)
+        return _score_edit(task, answer, limits, isolation)
+    target = answer_file(task)
+    module = target.rsplit("/", 1)[-1].removesuffix(".py")
+    if task.category == "test_writing":
+        code = extract_tests(answer, module=task.module_under_test or module)
+    else:
+        code = extract_code(answer, entry_points=entry_points(task), module=module, original=task.files.get(target))
     if code is None:
         return Score("no_code", "no Python code block or parseable code in the reply")
     try:
@@ -89,59 +67,38 @@ def score(task: Task, result: ChatResult, limits: SandboxLimits | None = None) -
     except SyntaxError as exc:
         return Score("syntax_error", f"line {exc.lineno}: {exc.msg}")
     if task.category == "test_writing":
-        return _score_test_writing(task, code, limits)
-    return hidden_test_score(task, {**task.files, task.answer_file or "solution.py": code}, limits)
+        return _score_test_writing(task, code, limits, isolation)
+    if task.prelude:
+        code = task.prelude.rstrip() + "\n\n\n" + code
+    return hidden_test_score(task, {**task.files, target: code}, limits, isolation)
 
 
-@dataclass
-class TestRun:
-    """Pytest on a set of files in the sandbox: counts, pytest's output, and how it ended."""
-
-    passed: int
-    failed: int
-    exit: int | None  # pytest's exit code; None when no result line came back
-    output: str
-    status: str  # the sandbox's: ok, error, timeout, killed
-    reason: str = ""
-
-    @property
-    def green(self) -> bool:
-        return self.exit == 0 and self.passed > 0
-
-    @property
-    def timed_out(self) -> bool:
-        return self.status == "timeout" or (self.status == "killed" and self.reason.startswith("CPU limit"))
+def answer_file(task: Task) -> str:
+    return task.answer_file or ("tests/test_written.py" if task.category == "test_writing" else "solution.py")
 
 
-def run_pytest(files: dict[str, str], test_dir: str = "tests", limits: SandboxLimits | None = None) -> TestRun:
-    """Run pytest on ``test_dir`` of a project made of ``files`` (path -> text) in the sandbox."""
-    with tempfile.TemporaryDirectory(prefix="inhouse-eval-") as tmp:
-        driver = Path(tmp) / "run_hidden_tests.py"
-        driver.write_text(_DRIVER)
-        res = run_program(driver, limits or SandboxLimits(wall_s=10, cpu_s=10), files=files, args=[test_dir])
-    if res.exit_code == 3 and res.stdout.strip() == "INHOUSE_NO_PYTEST":
-        raise EvalError(f"pytest is not installed for {sys.executable}, and the hidden tests need it: "
-                        "pip install pytest (it is a dependency of inhouse; reinstall inhouse to get it).")
-    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("INHOUSE_RESULT ")), None)
-    output = "\n".join(ln for ln in res.stdout.splitlines() if not ln.startswith("INHOUSE_RESULT "))
-    if line is None:
-        return TestRun(0, 0, None, (output + "\n" + res.stderr).strip(), res.status, res.reason or "")
-    counts = json.loads(line.removeprefix("INHOUSE_RESULT "))
-    return TestRun(counts["passed"], counts["failed"], counts["exit"], output, res.status, res.reason or "")
+def entry_points(task: Task) -> list[str]:
+    """The names the hidden tests import from the answer's module: what the answer must define."""
+    if task.entry_point:
+        return [task.entry_point]
+    module = answer_file(task).rsplit("/", 1)[-1].removesuffix(".py")
+    names: list[str] = []
+    for text in task.tests.values():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == module:
+                names += [a.name for a in node.names if a.name != "*" and a.name not in names]
+    return names
 
 
-def hidden_test_score(task: Task, files: dict[str, str], limits: SandboxLimits) -> Score:
-    """The class of the project ``files`` by the task's hidden tests: passed, timeout, wrong_answer."""
-    run = run_pytest(with_hidden_tests(task, files), HIDDEN, limits)
-    if run.timed_out:
-        return Score("timeout", run.reason)
-    if run.exit is None:
-        return Score("error" if run.status == "killed" else "wrong_answer", (run.reason or run.output[-300:]).strip())
-    if run.green:
-        return Score("passed", f"{run.passed} hidden test(s) passed")
-    if run.failed == 0:
-        return Score("wrong_answer", "the hidden tests could not run: " + failure_lines(run.output))
-    return Score("wrong_answer", f"{run.failed} hidden test(s) failed: " + failure_lines(run.output))
+def hidden_test_score(task: Task, files: dict[str, str], limits: SandboxLimits, isolation: str = "auto") -> Score:
+    """The class of the project ``files`` by the task's hidden tests, decided by the judge
+    (``verdict.py``): passed, timeout, wrong_answer (or error when the judge itself failed)."""
+    v = judge_hidden_tests(task.tests, files, limits, given=list(task.files), isolation=isolation)
+    return Score(v.outcome, v.detail, v.isolation)
 
 
 def failure_lines(output: str, limit: int = 300) -> str:
@@ -153,40 +110,57 @@ def failure_lines(output: str, limit: int = 300) -> str:
     return " | ".join(picked)[:limit]
 
 
-def with_hidden_tests(task: Task, files: dict[str, str]) -> dict[str, str]:
-    return {**files, **{f"{HIDDEN}/{name}": text for name, text in task.tests.items()}}
-
-
-def _score_edit(task: Task, answer: str, limits: SandboxLimits) -> Score:
+def _score_edit(task: Task, answer: str, limits: SandboxLimits, isolation: str) -> Score:
     changed = extract_files(answer, list(task.files))
     if not changed:
         return Score("no_code", "no code block under a file path of the project in the reply")
     for name, text in changed.items():
+        if not name.endswith(".py"):
+            continue
         try:
             ast.parse(text)
         except SyntaxError as exc:
             return Score("syntax_error", f"{name} line {exc.lineno}: {exc.msg}")
-    return hidden_test_score(task, {**task.files, **changed}, limits)
+    return hidden_test_score(task, {**task.files, **changed}, limits, isolation)
 
 
-def _score_test_writing(task: Task, code: str, limits: SandboxLimits) -> Score:
-    """The written tests must pass on the reference and fail on every seeded mutant."""
-    target = task.answer_file or "tests/test_written.py"
-    reference = run_pytest({**task.files, target: code}, "tests", limits)
+def _why_not_green(run: TestRun) -> str:
+    if run.exit is None:
+        return (run.reason or failure_lines(run.output) or "pytest gave no result (the tests exited early?)").strip()
+    if run.collect_errors:
+        return "collection failed: " + run.collect_errors[0]
+    if not run.collected:
+        return "collect no test"
+    bad = {n: o for n, o in run.outcomes.items() if o != "passed"}
+    missing = [n for n in run.collected if n not in run.outcomes]
+    if missing:
+        return f"{len(missing)} collected test(s) never ran: {missing[0]}"
+    first = next(iter(bad), "")
+    return f"{first.rsplit('::', 1)[-1]} {bad.get(first, '')}: {run.messages.get(first, '')}".strip()
+
+
+def _score_test_writing(task: Task, code: str, limits: SandboxLimits, isolation: str) -> Score:
+    """The written tests must all pass on the reference (no skip, xfail or error) and fail on every
+    seeded mutant."""
+    target = answer_file(task)
+    reference = run_pytest({**task.files, target: code}, "tests", limits, isolation)
     if reference.timed_out:
-        return Score("timeout", "the tests did not finish on the reference code: " + reference.reason)
+        return Score("timeout", "the tests did not finish on the reference code: " + reference.reason,
+                     reference.isolation)
     if not reference.green:
-        what = "collect no test" if reference.exit == 5 else "fail on the correct code"
-        return Score("wrong_answer", f"the tests {what}: {failure_lines(reference.output)}")
+        return Score("wrong_answer", "the tests do not all pass on the correct code: " + _why_not_green(reference),
+                     reference.isolation)
     survived = []
     for name, overlay in task.mutants.items():
-        run = run_pytest({**task.files, **overlay, target: code}, "tests", limits)
+        run = run_pytest({**task.files, **overlay, target: code}, "tests", limits, isolation)
         if run.green:
             survived.append(f"{name} ({task.mutant_notes.get(name, 'a seeded bug')})")
     n = len(task.mutants)
     if survived:
-        return Score("wrong_answer", f"killed {n - len(survived)}/{n} mutants; survived: " + "; ".join(survived))
-    return Score("passed", f"{reference.passed} test(s) pass on the reference and kill all {n} mutants")
+        return Score("wrong_answer", f"killed {n - len(survived)}/{n} mutants; survived: " + "; ".join(survived),
+                     reference.isolation)
+    return Score("passed", f"{reference.passed} test(s) pass on the reference and kill all {n} mutants",
+                 reference.isolation)
 
 
 def _score_json(task: Task, answer: str) -> Score:

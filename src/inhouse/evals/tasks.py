@@ -54,6 +54,14 @@ class Task:
     mutant_notes: dict[str, str] = field(default_factory=dict)
     max_steps: int | None = None
     reference: dict[str, str] = field(default_factory=dict)  # a right answer: files laid over files/
+    entry_point: str | None = None  # the name the answer must define, where the tests do not say
+    prelude: str | None = None  # trusted code laid before the answer in its file (HumanEval's prompt)
+
+    @property
+    def module_under_test(self) -> str | None:
+        """Test writing: the module the written tests import (the one file given outside tests/)."""
+        mods = [p.removesuffix(".py") for p in self.files if p.endswith(".py") and "/" not in p]
+        return mods[0] if len(mods) == 1 else None
 
 
 def _read_dir(root: Path) -> dict[str, str]:

@@ -6,6 +6,7 @@ a wall clock, and kills every process it started when it ends.
 """
 
 from .limits import SandboxLimits
-from .runner import SandboxResult, isolation_report, run_program
+from .runner import SandboxResult, SandboxUnavailable, Session, isolation_report, require_isolation, run_program
 
-__all__ = ["SandboxLimits", "SandboxResult", "isolation_report", "run_program"]
+__all__ = ["SandboxLimits", "SandboxResult", "SandboxUnavailable", "Session", "isolation_report", "require_isolation",
+           "run_program"]

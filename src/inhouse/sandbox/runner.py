@@ -32,6 +32,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..errors import SandboxUnavailable
 from .cgroup import PidsCgroup
 from .limits import SandboxLimits, speed_factor
 
@@ -94,7 +95,8 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _bwrap_argv(bwrap: str, workdir: Path, argv: list[str], env: dict[str, str]) -> list[str]:
+def _bwrap_argv(bwrap: str, workdir: Path, argv: list[str], env: dict[str, str],
+                harness: Path | None = None) -> list[str]:
     cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
            "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
            "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
@@ -107,6 +109,8 @@ def _bwrap_argv(bwrap: str, workdir: Path, argv: list[str], env: dict[str, str])
             cmd += ["--ro-bind", "/dev/null", secret]
     for path in _python_binds():
         cmd += ["--ro-bind", path, path]
+    if harness is not None:  # inhouse's own programs: read-only, outside the working directory
+        cmd += ["--ro-bind", str(harness), str(harness)]
     cmd += ["--bind", str(workdir), str(workdir)]
     for path in ["/tmp", "/dev/shm", *hidden]:
         cmd += ["--remount-ro", path]  # the working directory, mounted on its own, stays writable
@@ -136,118 +140,205 @@ class _Reader(threading.Thread):
             self.on_flood(self.total)
 
 
+def _write_files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        dest = (root / name).resolve()
+        if root.resolve() not in dest.parents:
+            raise ValueError(f"sandbox file {name!r} would land outside the working directory")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text)
+
+
+def require_isolation() -> None:
+    """Raise ``SandboxUnavailable`` (with what to do) unless bubblewrap works here."""
+    _, why = _bwrap()
+    if why:
+        raise SandboxUnavailable(
+            why.split(";")[0] + ": inhouse will not run model-written code without it. Install it, or pass "
+            "--no-sandbox to run with resource limits only (the file system and network are then reachable).")
+
+
 def run_program(program: str | os.PathLike[str], limits: SandboxLimits | None = None, *,
                 files: dict[str, str] | None = None, args: list[str] | None = None,
                 isolation: str = "auto") -> SandboxResult:
     """Run the Python file ``program`` (copied into a fresh working directory, with ``files``
     beside it) under ``limits``. ``isolation``: "auto" (bubblewrap if it works), "rlimits"."""
-    limits = limits or SandboxLimits()
-    warnings: list[str] = []
-    bwrap, why = _bwrap() if isolation == "auto" else (None, "resource limits only, as asked")
-    if why:
-        warnings.append(why)
-    workdir = Path(tempfile.mkdtemp(prefix="inhouse-sandbox-"))
-    os.chmod(workdir, 0o777)
-    try:
-        target = workdir / Path(program).name
-        shutil.copyfile(program, target)
-        for name, text in (files or {}).items():
-            dest = (workdir / name).resolve()
-            if workdir.resolve() not in dest.parents:
-                raise ValueError(f"sandbox file {name!r} would land outside the working directory")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(text)
-        # -E -s: no PYTHON* variables, no user site; -u: output reaches us even if it is killed
-        argv = [sys.executable, "-E", "-s", "-u", "-X", "utf8", str(target), *(args or [])]
-        env = _env(workdir)
-        cmd = _bwrap_argv(bwrap, workdir, argv, env) if bwrap else argv
-        return _execute(cmd, None if bwrap else env, workdir, limits, "bubblewrap" if bwrap else "rlimits-only",
-                        warnings)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    program = Path(program)
+    with Session(program.name, limits, files={program.name: program.read_text(), **(files or {})},
+                 args=args, isolation=isolation, interactive=False, python_flags=["-E", "-s"]) as session:
+        return session.wait()
 
 
-def _execute(cmd: list[str], env: dict[str, str] | None, workdir: Path, limits: SandboxLimits, isolation: str,
-             warnings: list[str]) -> SandboxResult:
-    is_root = os.geteuid() == 0
-    cgroup = PidsCgroup(limits.processes) if is_root else None
-    if is_root and not (cgroup and cgroup.active):
-        warnings.append("running as root with no pids cgroup available: the process count is not capped")
-    n_proc = limits.processes
-    if not is_root:
+class Session:
+    """One sandboxed Python process. ``script`` is the program's name among ``harness`` (inhouse's
+    own programs, laid read-only outside the working directory, where no answer file can replace
+    them) or else among ``files`` (the working directory). With ``interactive``, its stdin and stdout
+    are pipes the caller talks through (``self.stdin``, ``self.stdout``); stderr is collected.
+    The wall clock runs from the start; ``wait()`` or ``close()`` ends it and gives the result."""
+
+    def __init__(self, script: str, limits: SandboxLimits | None = None, *, files: dict[str, str] | None = None,
+                 harness: dict[str, str] | None = None, args: list[str] | None = None, isolation: str = "auto",
+                 interactive: bool = True, python_flags: list[str] | None = None) -> None:
+        self.limits = limits = limits or SandboxLimits()
+        self.warnings: list[str] = []
+        bwrap, why = _bwrap() if isolation == "auto" else (None, "resource limits only, as asked")
+        if why:
+            self.warnings.append(why)
+        self.isolation = "bubblewrap" if bwrap else "rlimits-only"
+        self.workdir = Path(tempfile.mkdtemp(prefix="inhouse-sandbox-"))
+        self.harness_dir = Path(tempfile.mkdtemp(prefix="inhouse-harness-")) if harness else None
+        os.chmod(self.workdir, 0o777)
+        self._result: SandboxResult | None = None
+        self.killed_for: list[str] = []
         try:
-            import psutil
+            _write_files(self.workdir, files or {})
+            if self.harness_dir is not None:
+                _write_files(self.harness_dir, harness or {})
+                os.chmod(self.harness_dir, 0o755)
+            where = self.harness_dir if harness and script in harness else self.workdir
+            # -u: output reaches us even if it is killed; -X utf8 whatever the locale
+            argv = [sys.executable, *(python_flags if python_flags is not None else ["-I"]), "-u", "-X", "utf8",
+                    str(where / script), *(args or [])]
+            env = _env(self.workdir)
+            cmd = _bwrap_argv(bwrap, self.workdir, argv, env, self.harness_dir) if bwrap else argv
+            self._start(cmd, None if bwrap else env, interactive)
+        except BaseException:
+            self._cleanup()
+            raise
 
-            mine = sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == os.getuid())
-            n_proc += mine  # RLIMIT_NPROC counts every process of this user
-        except Exception:  # noqa: BLE001 - best effort
-            n_proc += 512
-
-    def preexec() -> None:
-        if cgroup is not None:
-            cgroup.attach_self()
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        resource.setrlimit(resource.RLIMIT_NPROC, (n_proc, n_proc))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    wall = limits.wall_s * (speed_factor() if limits.scale_wall_clock else 1.0)
-    killed_for: list[str] = []
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=workdir, env=env, start_new_session=True, preexec_fn=preexec)
-
-    def kill(reason: str) -> None:
-        if not killed_for:
-            killed_for.append(reason)
-        _kill_tree(proc, cgroup)
-
-    def flood(total: int) -> None:
-        if total > limits.kill_output_bytes:
-            kill(f"more than {limits.kill_output_bytes} bytes of output")
-
-    out, err = _Reader(proc.stdout, limits.output_bytes, flood), _Reader(proc.stderr, limits.output_bytes, flood)
-    out.start()
-    err.start()
-    try:
-        proc.wait(timeout=wall)
-    except subprocess.TimeoutExpired:
-        kill(f"wall clock of {wall:.1f} s")
-        proc.wait()
-    except BaseException:
-        kill("interrupted")
-        proc.wait()
-        raise
-    finally:
-        duration = time.perf_counter() - t0
-        _kill_tree(proc, cgroup)  # whatever it left behind
-        out.join(timeout=5)
-        err.join(timeout=5)
-        proc.stdout.close()
-        proc.stderr.close()
-        if cgroup is not None:
-            cgroup.remove()
-    code = proc.returncode
-    if killed_for and killed_for[0].startswith("wall clock"):
-        status = "timeout"
-    elif killed_for or code < 0 or (isolation == "bubblewrap" and code > 128):
-        status = "killed"
-        if not killed_for:
-            sig = -code if code < 0 else code - 128
+    def _start(self, cmd: list[str], env: dict[str, str] | None, interactive: bool) -> None:
+        limits = self.limits
+        is_root = os.geteuid() == 0
+        self.cgroup = cgroup = PidsCgroup(limits.processes) if is_root else None
+        if is_root and not (cgroup and cgroup.active):
+            self.warnings.append("running as root with no pids cgroup available: the process count is not capped")
+        n_proc = limits.processes
+        if not is_root:
             try:
-                name = signal.Signals(sig).name
-            except ValueError:
-                name = f"signal {sig}"
-            killed_for.append({"SIGXCPU": f"CPU limit of {limits.cpu_s} s"}.get(name, f"killed by {name}"))
-    else:
-        status = "ok" if code == 0 else "error"
-    return SandboxResult(
-        status=status, exit_code=code, duration_s=duration,
-        stdout=out.data.decode("utf-8", "replace"), stderr=err.data.decode("utf-8", "replace"),
-        stdout_truncated=out.total > len(out.data), stderr_truncated=err.total > len(err.data),
-        isolation=isolation, reason=killed_for[0] if killed_for else None, warnings=warnings)
+                import psutil
+
+                mine = sum(1 for p in psutil.process_iter(["uids"])
+                           if p.info["uids"] and p.info["uids"].real == os.getuid())
+                n_proc += mine  # RLIMIT_NPROC counts every process of this user
+            except Exception:  # noqa: BLE001 - best effort
+                n_proc += 512
+
+        def preexec() -> None:
+            if cgroup is not None:
+                cgroup.attach_self()
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+            resource.setrlimit(resource.RLIMIT_NPROC, (n_proc, n_proc))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        self.wall = limits.wall_s * (speed_factor() if limits.scale_wall_clock else 1.0)
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE if interactive else subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=self.workdir, env=env, start_new_session=True, preexec_fn=preexec)
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self._err = _Reader(self.proc.stderr, limits.output_bytes, self._flood)
+        self._err.start()
+        self._out = None
+        if not interactive:
+            self._out = _Reader(self.proc.stdout, limits.output_bytes, self._flood)
+            self._out.start()
+        self._timer = threading.Timer(self.wall, lambda: self.kill(f"wall clock of {self.wall:.1f} s"))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _flood(self, total: int) -> None:
+        if total > self.limits.kill_output_bytes:
+            self.kill(f"more than {self.limits.kill_output_bytes} bytes of output")
+
+    def kill(self, reason: str) -> None:
+        if not self.killed_for:
+            self.killed_for.append(reason)
+        _kill_tree(self.proc, self.cgroup)
+
+    @property
+    def remaining_s(self) -> float:
+        return self.wall - (time.perf_counter() - self.t0)
+
+    def wait(self) -> SandboxResult:
+        """Wait for the program to end by itself (within the wall clock) and give the result."""
+        try:
+            self.proc.wait()
+        except BaseException:
+            self.kill("interrupted")
+            self.proc.wait()
+            raise
+        return self.close()
+
+    def close(self) -> SandboxResult:
+        """End it now (whatever is left is killed) and give the result."""
+        if self._result is not None:
+            return self._result
+        try:
+            if self.stdin is not None and not self.stdin.closed:
+                try:
+                    self.stdin.close()
+                except OSError:
+                    pass
+            try:
+                self.proc.wait(timeout=0.5)  # a clean exit after stdin closes
+            except subprocess.TimeoutExpired:
+                pass
+            self._timer.cancel()
+            duration = time.perf_counter() - self.t0
+            running = self.proc.poll() is None
+            _kill_tree(self.proc, self.cgroup)  # whatever it left behind
+            self.proc.wait()
+            self._err.join(timeout=5)
+            if self._out is not None:
+                self._out.join(timeout=5)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                stream.close()
+            if self.cgroup is not None:
+                self.cgroup.remove()
+            self._result = self._status(duration, stopped_by_us=running)
+            return self._result
+        finally:
+            self._cleanup()
+
+    def _status(self, duration: float, stopped_by_us: bool) -> SandboxResult:
+        code, killed_for, limits = self.proc.returncode, self.killed_for, self.limits
+        if killed_for and killed_for[0].startswith("wall clock"):
+            status = "timeout"
+        elif stopped_by_us and not killed_for:
+            status = "ok"  # an interactive program we ended ourselves
+        elif killed_for or code < 0 or (self.isolation == "bubblewrap" and code > 128):
+            status = "killed"
+            if not killed_for:
+                sig = -code if code < 0 else code - 128
+                try:
+                    name = signal.Signals(sig).name
+                except ValueError:
+                    name = f"signal {sig}"
+                killed_for.append({"SIGXCPU": f"CPU limit of {limits.cpu_s} s"}.get(name, f"killed by {name}"))
+        else:
+            status = "ok" if code == 0 else "error"
+        out = self._out
+        return SandboxResult(
+            status=status, exit_code=code, duration_s=duration,
+            stdout=out.data.decode("utf-8", "replace") if out else "",
+            stderr=self._err.data.decode("utf-8", "replace"),
+            stdout_truncated=bool(out and out.total > len(out.data)),
+            stderr_truncated=self._err.total > len(self._err.data),
+            isolation=self.isolation, reason=killed_for[0] if killed_for else None, warnings=self.warnings)
+
+    def _cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.harness_dir is not None:
+            shutil.rmtree(self.harness_dir, ignore_errors=True)
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _kill_tree(proc: subprocess.Popen, cgroup: PidsCgroup | None) -> None:

@@ -95,6 +95,9 @@ class Store:
                 if name in done:
                     continue
                 with self.tx() as conn:
+                    # Another process may have applied it since we looked: decide inside the lock.
+                    if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                        continue
                     migration(conn)
                     conn.execute(
                         "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, now_iso())

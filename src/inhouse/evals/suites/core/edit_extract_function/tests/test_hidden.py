@@ -1,5 +1,8 @@
-import inspect
+import ast
+from pathlib import Path
+
 import orders
+
 
 def test_discount():
     assert orders.discount(200) == 20
@@ -13,6 +16,10 @@ def test_totals_unchanged():
     assert orders.quote_total([(1, 120)], 4) == 112.0
 
 def test_both_use_it():
-    for fn in (orders.invoice_total, orders.quote_total):
-        src = inspect.getsource(fn)
+    # the judge's working directory holds the answer's files as text (never imported here)
+    text = Path("orders.py").read_text()
+    functions = {n.name: ast.get_source_segment(text, n) for n in ast.parse(text).body
+                 if isinstance(n, ast.FunctionDef)}
+    for name in ("invoice_total", "quote_total"):
+        src = functions[name]
         assert "discount(" in src and "0.1" not in src
