@@ -81,7 +81,7 @@ def bfcl(tmp_path_factory):
     modules are dropped from sys.modules afterwards (other tests check that loading BFCL's data
     never imports bfcl_eval).
     """
-    before = set(sys.modules)
+    before = dict(sys.modules)
     config = types.ModuleType("bfcl_eval.constants.model_config")
     config.MODEL_CONFIG_MAPPING = {MODEL.replace("_", "/"): types.SimpleNamespace(underscore_to_dot=True)}
     filelock = types.ModuleType("filelock")
@@ -98,8 +98,9 @@ def bfcl(tmp_path_factory):
         yield types.SimpleNamespace(ast_checker=ast_checker, python=Language.PYTHON, is_empty_output=is_empty_output,
                                     format_ok=is_function_calling_format_output)
     finally:
-        for name in set(sys.modules) - before:
+        for name in set(sys.modules) - set(before):
             del sys.modules[name]
+        sys.modules.update(before)
         if root is None:
             os.environ.pop("BFCL_PROJECT_ROOT", None)
         else:
@@ -288,7 +289,8 @@ def mutate(rng, kind: str, calls: list[list], question: dict):
             if not strings:
                 return None
             path, s = rng.choice(strings)
-            args[key] = _set(value, path, s + rng.choice(["!", "?", "#"]) if kind == "near_normalized" else _spaced(rng, s))
+            new = s + rng.choice(["!", "?", "#"]) if kind == "near_normalized" else _spaced(rng, s)
+            args[key] = _set(value, path, new)
     elif kind == "optional_rejected":
         optional = [k for k, v in gt.items() if "" in v]
         if not optional:
@@ -321,8 +323,8 @@ def mutate(rng, kind: str, calls: list[list], question: dict):
     return calls
 
 
-AST_KINDS = ("normalized", "normalized_deep", "int_for_float", "optional_empty", "wrong_name", "missing_required", "missing_expected",
-             "extra_arg", "wrong_type", "wrong_value", "near_normalized", "optional_rejected", "count", "text",
+AST_KINDS = ("normalized", "normalized_deep", "int_for_float", "optional_empty", "wrong_name", "missing_required",
+             "missing_expected", "extra_arg", "wrong_type", "wrong_value", "near_normalized", "optional_rejected", "count", "text",
              "bad_json", "not_object")
 RIGHT = ("right", "no_call")  # right by construction: BFCL's checker must pass them
 
@@ -375,8 +377,8 @@ def test_inhouse_agrees_with_bfcls_own_checker(bfcl):
     by_kind: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])  # samples, BFCL passes
     for suite, task_id, kind, calls in rows:
         theirs = bfcl_passes(bfcl, suite, questions[suite][task_id], data[suite][1].get(task_id, []), calls)
-        reply = ChatResult(text="" if calls else "I cannot help with that.",
-                           tool_calls=[ToolCall(id=str(i), name=n, arguments=a, t=0.0) for i, (n, a) in enumerate(calls)])
+        reply = ChatResult(text="" if calls else "I cannot help with that.", tool_calls=[
+            ToolCall(id=str(i), name=n, arguments=a, t=0.0) for i, (n, a) in enumerate(calls)])
         ours = score(tasks[suite][task_id], reply).outcome == "passed"
         per_suite[suite] += 1
         by_kind[kind][0] += 1

@@ -84,6 +84,14 @@ def same(value: Any, answer: Any) -> bool:
     return value is None and answer is None
 
 
+def reference_arguments(call: dict) -> dict:
+    """The arguments of one right call for an expected call: each argument's first accepted value,
+    those that may be left out left out (``inhouse eval --check`` builds its reference reply so)."""
+    optional = set(call.get("optional", []))
+    return {k: _alternatives(v)[0] for k, v in call.get("arguments", {}).items()
+            if k not in optional and _alternatives(v)}
+
+
 def _mismatch(name: str, args: dict, schema: dict, expected: dict) -> tuple[str, str] | None:
     """Why this call is not the expected one: (kind, detail), kind in name, missing, type, value."""
     if expected["name"] != name:
