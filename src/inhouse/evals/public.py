@@ -54,7 +54,9 @@ def load_humaneval() -> list[Task]:
     return tasks
 
 
-_TYPES = {"dict": "object", "float": "number", "tuple": "array", "any": None, "list": "array", "int": "integer",
+# BFCL's Python types as its OpenAI handler hands them to a model (bfcl_eval's GORILLA_TO_OPENAPI);
+# a type it does not know, or none, is given as a string
+_TYPES = {"dict": "object", "float": "number", "tuple": "array", "any": "string", "list": "array", "int": "integer",
           "str": "string", "bool": "boolean", "integer": "integer", "string": "string", "boolean": "boolean",
           "array": "array", "number": "number", "object": "object"}
 
@@ -66,11 +68,71 @@ def _schema(node: dict) -> dict:
         out["type"] = t
     else:
         out.pop("type", None)
+    if str(node.get("type", "")).lower() == "float":  # as BFCL's handler marks it
+        out["format"] = "float"
+        out["description"] = node.get("description", "") + " This is a float type value."
     if "properties" in node:
         out["properties"] = {k: _schema(v) for k, v in node["properties"].items()}
     if "items" in node:
         out["items"] = _schema(node["items"])
     return out
+
+
+_MAX_ALTERNATIVES = 10_000
+_OMIT = object()
+
+
+def _dict_alternatives(pattern: dict) -> list[dict]:
+    """BFCL writes a dict answer as {key: [accepted values]}, "" meaning the key may be left out."""
+    out: list[dict] = [{}]
+    for key, options in pattern.items():
+        choices = [x for x in options if x != ""] + ([_OMIT, ""] if "" in options else [])
+        out = [{**d, key: c} if c is not _OMIT else d for d in out for c in choices]
+        if len(out) > _MAX_ALTERNATIVES:
+            raise ConfigError(f"a BFCL answer has over {_MAX_ALTERNATIVES} alternatives; check the bfcl-eval data")
+    return out
+
+
+def _alternatives(options: list, param: dict) -> list:
+    """Every concrete value BFCL's checker accepts for one argument, from its list of options."""
+    kind = str(param.get("type", "")).lower()
+    item_kind = str(param.get("items", {}).get("type", "")).lower()
+    out: list = []
+    for option in options:
+        if option == "":
+            continue
+        if kind == "dict" and isinstance(option, dict):
+            out += _dict_alternatives(option)
+        elif kind in ("array", "list", "tuple") and item_kind == "dict" and isinstance(option, list):
+            lists: list[list] = [[]]
+            for element in option:
+                lists = [[*done, d] for done in lists for d in _dict_alternatives(element)]
+            out += lists
+        else:
+            out.append(option)
+    if "" in options:
+        # BFCL's checker takes an empty string (for a string) or list (for an array) as leaving it out
+        if _TYPES.get(kind, "string") == "string":
+            out.append("")
+        elif _TYPES.get(kind) == "array":
+            out.append([])
+    unique = {json.dumps(x, sort_keys=True): x for x in out}
+    return list(unique.values())
+
+
+def _expected(ground_truth: list[dict], functions: list[dict]) -> list[dict]:
+    """BFCL's answers ({function: {argument: [accepted values, "" = may be left out]}}) as expected calls."""
+    docs = {f["name"]: f for f in functions}
+    expected = []
+    for call in ground_truth:
+        for fname, args in call.items():
+            params = docs[fname].get("parameters", {}).get("properties", {})
+            required = docs[fname].get("parameters", {}).get("required", [])
+            # BFCL's checker wants the schema's required arguments even where its answer says "" (3 answers)
+            expected.append({"name": fname.replace(".", "_"),
+                             "arguments": {k: {"any_of": _alternatives(v, params.get(k, {}))} for k, v in args.items()},
+                             "optional": [k for k, v in args.items() if "" in v and k not in required]})
+    return expected
 
 
 def load_bfcl(name: str) -> list[Task]:
@@ -95,16 +157,8 @@ def load_bfcl(name: str) -> list[Task]:
                                                    "description": f.get("description", ""),
                                                    "parameters": _schema(f.get("parameters", {}))}}
                  for f in q["function"]]
-        expected = []
-        for call in answers.get(q["id"], []):
-            for fname, args in call.items():
-                # BFCL lists acceptable values per argument; "" means the argument may be left out
-                expected.append({"name": fname.replace(".", "_"),
-                                 "arguments": {k: {"any_of": [x for x in v if x != ""]}
-                                               for k, v in args.items() if "" not in v},
-                                 "optional": [k for k, v in args.items() if "" in v]})
         tasks.append(Task(id=q["id"], category=name, prompt=prompt, difficulty="public", tools=tools,
-                          expected=expected))
+                          expected=_expected(answers.get(q["id"], []), q["function"])))
     return tasks
 
 
