@@ -3,12 +3,16 @@ real models produce (drafts, examples, shell blocks, cut-off replies, paths, dif
 
 from __future__ import annotations
 
+import difflib
+import re
+
 import pytest
 from markdown_it import MarkdownIt
 
 from inhouse.evals.extract import extract_code, extract_files, extract_tests, safe_path
 from inhouse.evals.fences import fences
 from inhouse.evals.patch import apply_diff
+from inhouse.evals.tasks import load_suite
 
 SOLUTION = "def add(a, b):\n    return a + b"
 EP = {"entry_points": ["add"]}
@@ -39,7 +43,8 @@ def test_tilde_fences_and_longer_fences_keep_shorter_ones_as_content():
 def test_an_unclosed_final_fence_runs_to_the_end():
     text = "Sure:\n```python\ndef add(a, b):\n    return a +"
     (block,) = fences(text)
-    assert (block.body, block.closed, block.start, block.end) == ("def add(a, b):\n    return a +\n", False, 6, len(text))
+    assert (block.body, block.closed) == ("def add(a, b):\n    return a +\n", False)
+    assert (block.start, block.end) == (6, len(text))
 
 
 def test_fences_indented_up_to_three_spaces_and_info_strings():
@@ -193,7 +198,8 @@ def test_a_diff_answer_is_applied_to_the_original():
     text = f"The divisor is wrong:\n```diff\n{diff}```\nThat fixes it."
     assert extract_code(text, entry_points=["mean"], original=ORIGINAL) == FIXED
     # bare hunks in the prose, a blank context line without its space, and a headerless ```diff
-    bare = "Change this:\n@@ -4,3 +4,3 @@\n         total += x\n\n-    return total / (len(xs) - 1)\n+    return total / len(xs)\nDone."
+    bare = ("Change this:\n@@ -4,3 +4,3 @@\n         total += x\n\n-    return total / (len(xs) - 1)\n"
+            "+    return total / len(xs)\nDone.")
     assert extract_code(bare, entry_points=["mean"], original=ORIGINAL) == FIXED
     headerless = "```diff\n-    return total / (len(xs) - 1)\n+    return total / len(xs)\n```"
     assert extract_code(headerless, entry_points=["mean"], original=ORIGINAL) == FIXED
@@ -265,7 +271,8 @@ def test_a_path_as_the_first_comment_line():
 
 
 def test_running_a_file_does_not_overwrite_it():
-    text = ("main.py\n```python\nfrom utils import f\nprint(f())\n```\nutils.py\n```python\ndef f():\n    return 3\n```\n"
+    text = ("main.py\n```python\nfrom utils import f\nprint(f())\n```\n"
+            "utils.py\n```python\ndef f():\n    return 3\n```\n"
             "Running main.py:\n```bash\npython main.py\n```\nmain.py\n```console\n$ python main.py\n3\n```\n"
             "Output of main.py:\n```\n3\n```")
     assert extract_files(text, ["main.py", "utils.py"]) == {
@@ -298,3 +305,24 @@ def test_other_files_take_blocks_of_their_language():
 def test_without_a_definition_a_block_of_statements_but_not_a_bare_call():
     assert extract_code("```python\nfrom mathx import clamp\n```") == "from mathx import clamp"
     assert extract_code("```python\nprint(add(1, 2))\n```") is None
+
+
+def test_a_sentence_heading_names_the_first_file_it_mentions():
+    text = "Now update utils.py to use the helper from main.py:\n```python\nfrom main import h\n```"
+    assert extract_files(text, ["utils.py", "main.py"]) == {"utils.py": "from main import h\n"}
+
+
+BUGFIX = [t for t in load_suite("core") if t.category == "bugfix"]
+
+
+@pytest.mark.parametrize("task", BUGFIX, ids=lambda t: t.id)
+@pytest.mark.parametrize("shift", [0, 7])
+def test_a_difflib_diff_of_every_bug_fix_gives_the_reference(task, shift):
+    """difflib writes the diff from the buggy file to the reference; applied back, even with the
+    hunk line numbers off as a model writes them, it gives the reference exactly."""
+    original, fixed = task.files["solution.py"], task.reference["solution.py"]
+    diff = "".join(difflib.unified_diff(original.splitlines(True), fixed.splitlines(True), "a/solution.py",
+                                        "b/solution.py"))
+    diff = re.sub(r"^@@ -(\d+)", lambda m: f"@@ -{int(m.group(1)) + shift}", diff, flags=re.MULTILINE)
+    assert apply_diff(original, diff) == fixed
+    assert extract_code(f"Fix:\n```diff\n{diff}```", original=original) == fixed.strip("\n")

@@ -158,7 +158,7 @@ def analyse(block: Block, index: int) -> Code:
     code = textwrap.dedent(block.body).strip("\n")
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return Code(block, index, code, False, *_scan(code))
     defines, binds, imports = set(), set(), set()
     for node in tree.body:

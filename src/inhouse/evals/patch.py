@@ -40,7 +40,8 @@ def parse_hunks(diff: str) -> list[Hunk]:
     bare_blanks = 0
     for k, ln in enumerate(lines):
         nxt = lines[k + 1] if k + 1 < len(lines) else ""
-        if ln.startswith("--- ") and nxt.startswith("+++ ") or ln.startswith("+++ ") and lines[k - 1].startswith("--- "):
+        prev = lines[k - 1] if k else ""
+        if ln.startswith("--- ") and nxt.startswith("+++ ") or ln.startswith("+++ ") and prev.startswith("--- "):
             continue  # the file names
         if ln.startswith(_HEADER) or ln.startswith("\\"):
             continue  # git's headers; "\ No newline at end of file"
