@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import InvalidModelFile
-from .ggml_types import GGML_TYPES
+from .ggml_types import ggml_type
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -117,18 +117,21 @@ class _Stream:
         """Walk past ``count`` strings: the hot loop of a 262k-token vocabulary."""
         unpack = _U64.unpack_from
         buf, off = self.buf, self.off
+        end = len(buf)
         for i in range(count):
-            if off + 8 > len(buf):
+            if off + 8 > end:
                 self.off = off
                 self.need(8, f"length of element {i} of {what}")
                 self._fill(8)
                 buf, off = self.buf, self.off
+                end = len(buf)
             (n,) = unpack(buf, off)
             off += 8 + n
-            if off > len(buf):  # the string runs past the buffer: skip the rest by seeking
+            if off > end:  # the string runs past the buffer: skip the rest by seeking
                 self.off = off - n
                 self.skip(n, f"element {i} of {what}")
                 buf, off = self.buf, self.off
+                end = len(buf)
         self.off = off
 
     def value(self, vtype: int, what: str, key: str, depth: int = 0) -> Any:
@@ -228,9 +231,10 @@ def parse_gguf(fh: BinaryIO, size: int, path: Path) -> tuple[int, dict[str, Any]
             if n_elements > MAX_ELEMENTS:
                 raise r.fail(f"tensor {name} has absurd dimensions {dims}")
         ttype, offset = r.unpack(_U32U64, f"type and offset of {name}")
-        if ttype not in GGML_TYPES:
+        known = ggml_type(ttype)
+        if known is None:
             raise r.fail(f"tensor {name} has unknown type {ttype}")
-        type_name, block, type_size = GGML_TYPES[ttype]
+        type_name, block, type_size = known
         if dims[0] % block:
             raise r.fail(f"tensor {name}: first dimension {dims[0]} is not a multiple of "
                          f"{type_name}'s block size {block}")

@@ -6,19 +6,16 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from .ggml_types import file_type_name
 from .gguf_header import GGUFHeader, read_header
 from .info import ModelInfo
 
 
 def _quantization(header: GGUFHeader) -> str:
-    from gguf import LlamaFileType
-
     ftype = header.fields.get("general.file_type")
-    if ftype is not None:
-        try:
-            return LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_").removeprefix("ALL_")
-        except (ValueError, TypeError):
-            pass
+    name = file_type_name(ftype) if isinstance(ftype, int) else None
+    if name is not None:
+        return name.removeprefix("MOSTLY_").removeprefix("ALL_")
     # No (known) file type: name it after the tensor type holding most of the weight bytes.
     by_bytes: Counter[str] = Counter()
     for t in header.tensors:
