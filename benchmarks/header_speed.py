@@ -12,7 +12,8 @@ Cold: a fresh INHOUSE_HOME (empty store) and each file's pages evicted from the 
 (``posix_fadvise(DONTNEED)``, and ``/proc/sys/vm/drop_caches`` when writable, which drops
 Python's modules too: the output says which). Warm: the same command again (the store's
 cache). Python modules are compiled once first (.pyc), as an install has them. Each figure is
-the median of ``--runs``.
+the median of ``--runs``, as wall-clock time and as the process's CPU time (user + system), which
+a busy machine stretches much less.
 ``--reference`` also times ``gguf.GGUFReader`` (what inhouse used before) once on the same file.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -101,17 +103,21 @@ def evict(paths: list[Path]) -> str:
         return "posix_fadvise"
 
 
-def run_cli(args: list[str], home: Path, user_home: Path) -> float:
+def run_cli(args: list[str], home: Path, user_home: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system) of one ``inhouse`` process."""
     env = {**os.environ, "INHOUSE_HOME": str(home), "HOME": str(user_home)}
     # as installed: modules compiled once (.pyc), not on every start
     for var in ("INHOUSE_MODEL_DIRS", "OLLAMA_MODELS", "HF_HOME", "HF_HUB_CACHE", "PYTHONDONTWRITEBYTECODE"):
         env.pop(var, None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "inhouse", *args], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise SystemExit(f"inhouse {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def cold_warm(args: list[str], runs: int, work: Path, models_dir: Path, files: list[Path]) -> dict:
@@ -124,8 +130,14 @@ def cold_warm(args: list[str], runs: int, work: Path, models_dir: Path, files: l
         how = evict(files)
         cold.append(run_cli(args, home, user_home))
         warm.append(run_cli(args, home, user_home))
-    return {"cold_s": statistics.median(cold), "warm_s": statistics.median(warm), "cold_runs_s": cold,
-            "warm_runs_s": warm, "eviction": how}
+    return {"cold_s": statistics.median(w for w, _ in cold), "warm_s": statistics.median(w for w, _ in warm),
+            "cold_cpu_s": statistics.median(c for _, c in cold), "warm_cpu_s": statistics.median(c for _, c in warm),
+            "cold_runs_s": [w for w, _ in cold], "warm_runs_s": [w for w, _ in warm], "eviction": how}
+
+
+def show(res: dict) -> str:
+    return (f"cold {res['cold_s']:.2f} s (CPU {res['cold_cpu_s']:.2f} s), "
+            f"warm {res['warm_s']:.2f} s (CPU {res['warm_cpu_s']:.2f} s)")
 
 
 def main() -> None:
@@ -189,7 +201,7 @@ def main() -> None:
         res = cold_warm(["models", "--dir", str(folder)], args.runs, work, models_dir, files + pypi)
         out["models"] = {"n_files": len(files) + len(pypi), **res}
         print(f"inhouse models --dir (the {len(files)} + {len(pypi)} PyPI GGUFs), whole process: "
-              f"cold {res['cold_s']:.2f} s, warm {res['warm_s']:.2f} s (median of {args.runs}; targets <= "
+              f"{show(res)} (median of {args.runs}; targets <= "
               f"{TARGETS['models_cold_s']} s cold, <= {TARGETS['models_warm_s']} s warm)")
 
         out["fit"] = {}
@@ -200,11 +212,13 @@ def main() -> None:
                 continue
             res = cold_warm(["fit", *model_args, "--ctx", "8192"], args.runs, work, models_dir, target)
             out["fit"][label] = res
-            print(f"inhouse fit {label} --ctx 8192, whole process: cold {res['cold_s']:.2f} s, "
-                  f"warm {res['warm_s']:.2f} s (median of {args.runs}; target <= {TARGETS['fit_s']} s)")
+            print(f"inhouse fit {label} --ctx 8192, whole process: {show(res)} "
+                  f"(median of {args.runs}; target <= {TARGETS['fit_s']} s)")
         res = cold_warm(["--version"], args.runs, work, models_dir, [])
         out["python_and_cli_start_s"] = res["warm_s"]
-        print(f"  for scale: `inhouse --version` takes {res['warm_s']:.2f} s here")
+        print(f"  for scale: `inhouse --version` takes {res['warm_s']:.2f} s here (CPU {res['warm_cpu_s']:.2f} s)")
+        print(f"  load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall-clock figures "
+              "stretch with it; CPU figures much less)")
         print(f"page cache: {'dropped through /proc/sys/vm/drop_caches' if how == 'drop_caches' else 'evicted per file with posix_fadvise(DONTNEED) (drop_caches not writable)'}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))

@@ -8,14 +8,13 @@ and checked against the file's size, mtime, ctime and inode on every use (``head
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidModelFile, ModelNotFound
-from .gguf_parse import GGUF_MAGIC, SUPPORTED_VERSIONS, parse_gguf
-
-__all__ = ["GGUFHeader", "read_header", "GGUF_MAGIC", "SUPPORTED_VERSIONS"]
+from .gguf_parse import parse_gguf
 
 
 @dataclass
@@ -58,8 +57,6 @@ def file_stat(path: Path) -> os.stat_result:
         raise ModelNotFound(f"No model file at {path}. Check the path, or run `inhouse models`.") from exc
     except OSError as exc:
         raise InvalidModelFile(f"Cannot read {path}: {exc.strerror}.") from exc
-    import stat
-
     if not stat.S_ISREG(st.st_mode):
         raise InvalidModelFile(f"{path} is not a file. Give the path of a .gguf file.")
     return st
