@@ -163,21 +163,24 @@ def main() -> None:
         pypi = [p.locate() for p in PYPI_MODELS.values()]
 
         # 1. one header read in-process: the 262k-token vocabulary of Gemma 3 270M
-        cold, warm = [], []
+        cold, warm, cpu = [], [], []
         for _ in range(args.runs):
             how = evict([gemma])
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             header = read_header(gemma)
             cold.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             t = time.perf_counter()
             read_header(gemma)
             warm.append(time.perf_counter() - t)
         n_vocab = header.fields["tokenizer.ggml.tokens"]["array_length"]
         out["header_read"] = {"file": str(gemma), "n_vocab": n_vocab, "cold_ms": statistics.median(cold) * 1e3,
-                              "warm_ms": statistics.median(warm) * 1e3, "eviction": how}
+                              "cold_cpu_ms": statistics.median(cpu) * 1e3, "warm_ms": statistics.median(warm) * 1e3,
+                              "eviction": how}
         print(f"header read, gemma-3-270m ({n_vocab}-token vocabulary, {len(header.tensors)} tensors), in-process: "
-              f"cold {out['header_read']['cold_ms']:.1f} ms, warm {out['header_read']['warm_ms']:.1f} ms "
-              f"(median of {args.runs}; target <= {TARGETS['header_read_ms']} ms cold)")
+              f"cold {out['header_read']['cold_ms']:.1f} ms (CPU {out['header_read']['cold_cpu_ms']:.1f} ms), "
+              f"warm {out['header_read']['warm_ms']:.1f} ms (median of {args.runs}; target <= "
+              f"{TARGETS['header_read_ms']} ms cold)")
         if args.reference:
             from gguf import GGUFReader
 
