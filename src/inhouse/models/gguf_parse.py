@@ -1,13 +1,13 @@
 """One streaming pass over a GGUF header that validates and collects at the same time.
 
 Why hand-written: ``gguf.GGUFReader`` memory-maps the file and builds a numpy view (plus Python
-objects) for every element of every array, so reading Gemma 3 270M's header (262,144 tokens,
-scores and token types) took 20.8 s on the project's 2-core VM, and SmolLM2's 4.8 s. This pass
-reads the header with plain buffered ``read`` calls and ``struct``, keeps scalars, strings and
-small arrays as values, and for the tokenizer's vocabulary arrays (and any array over
-``MAX_KEPT_ARRAY`` elements) only walks past the bytes, recording count and element type: that is
-all sizing needs. ``python benchmarks/header_speed.py`` prints what it takes now (tens of
-milliseconds for the same file).
+objects) for every element of every array: reading Gemma 3 270M's header (262,144 tokens,
+scores and token types) took 13 to 39 s on the project's (busy) 2-core VM. This pass reads the
+header with plain buffered ``read`` calls and ``struct``, keeps scalars, strings and small arrays
+as values, and for the tokenizer's vocabulary arrays (and any array over ``MAX_KEPT_ARRAY``
+elements) only walks past the bytes, recording count and element type: that is all sizing needs.
+The same file takes about 30 ms of CPU (62 ms wall-clock from a dropped page cache on the busy
+VM); ``python benchmarks/header_speed.py`` prints the figures.
 
 It trusts nothing in the header: every length, count, type and dimension is checked against the
 file's size before it is used, every tensor's data must lie inside the file, and nothing is
