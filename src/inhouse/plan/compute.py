@@ -78,4 +78,9 @@ def compute_phases(spec: ModelSpec, s: LoadSettings) -> dict[str, int]:
 
 
 def compute_bytes(spec: ModelSpec, s: LoadSettings) -> int:
-    return max(compute_phases(spec, s).values())
+    """The compute buffer: ggml's allocator replayed on the worst-case graph where we know the
+    graph's shape (``graph.REPLAYED``), else the largest phase."""
+    from .graph import replayed_compute_bytes
+
+    replayed = replayed_compute_bytes(spec, s)
+    return replayed if replayed is not None else max(compute_phases(spec, s).values())
