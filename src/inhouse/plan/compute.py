@@ -46,6 +46,12 @@ def _ffn_width(spec: ModelSpec) -> int:
     return max(moe, lead)
 
 
+def _gated(spec: ModelSpec) -> bool:
+    """Does the feed-forward have a gate projection? Without tensor names, assume it does."""
+    names = spec.tensor_shapes or spec.tensor_bytes
+    return not names or any(".ffn_gate" in n for n in names)
+
+
 def compute_phases(spec: ModelSpec, s: LoadSettings) -> dict[str, int]:
     """Bytes alive at each phase that can set the high-water mark."""
     T = s.eff_ubatch
@@ -61,7 +67,8 @@ def compute_phases(spec: ModelSpec, s: LoadSettings) -> dict[str, int]:
     act = T * E * F32
     phases = {
         "output": T * spec.n_vocab * F32 + 3 * act,
-        "ffn": masks + T * 3 * _ffn_width(spec) * F32 + 4 * act,
+        # gated (gate, up and their product alive) or plain (up, activated in place, as starcoder2)
+        "ffn": masks + T * (3 if _gated(spec) else 1) * _ffn_width(spec) * F32 + 4 * act,
     }
     if spec.n_expert:
         phases["ffn"] += T * spec.n_expert * F32 * 2  # router logits and probabilities
