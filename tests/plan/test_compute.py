@@ -43,3 +43,22 @@ def test_compute_buffer_within_3_percent_of_llama_cpp(tmp_path, model, layers, s
     obs = observe_load(write_synthetic_gguf(spec, "Q4_K_M", tmp_path / "m.gguf"), settings)
     assert obs.compute_bytes > 0
     assert abs(compute_bytes(spec, settings) - obs.compute_bytes) <= 0.03 * obs.compute_bytes
+
+
+@pytest.mark.parametrize("model", ["qwen2.5-coder-32b", "qwen3-coder-30b-a3b", "codellama-7b"])
+def test_replaying_a_few_layers_gives_the_mark_of_all_of_them(model):
+    from inhouse.plan.graph import _graph, replayed_compute_bytes
+
+    spec = find(model).spec("Q4_K_M")
+    for s in (LoadSettings(n_ctx=32768, n_ubatch=128), LoadSettings(n_ctx=4096, n_batch=2048, n_ubatch=2048, flash_attn=True)):
+        assert replayed_compute_bytes(spec, s) == high_water_mark(*_graph(spec, s, spec.n_layer))
+
+
+def test_architectures_without_a_rebuilt_graph_use_the_phases():
+    from inhouse.plan.compute import compute_phases
+    from inhouse.plan.graph import replayed_compute_bytes
+
+    spec = find("gemma-3-4b").spec("Q4_K_M")
+    s = LoadSettings(n_ctx=4096)
+    assert replayed_compute_bytes(spec, s) is None
+    assert compute_bytes(spec, s) == max(compute_phases(spec, s).values())
