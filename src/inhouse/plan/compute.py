@@ -2,9 +2,10 @@
 
 llama.cpp builds the graph for one full micro-batch (``n_ubatch`` tokens, every token an output)
 and lets ggml's allocator place every intermediate tensor, reusing memory once a tensor's last
-reader is done. The buffer is the allocator's high-water mark. We do not replay the allocator;
-we size the phases that set the mark, each as the tensors alive at that point (float32 unless
-said otherwise):
+reader is done. The buffer is the allocator's high-water mark. For the architectures whose graph
+we rebuild node by node (``graph.REPLAYED``) we replay the allocator itself (``galloc``). For the
+others we size the phases that set the mark, each as the tensors alive at that point (float32
+unless said otherwise):
 
 - output: the logits for every token of the micro-batch (``n_ubatch x n_vocab``), the
   reason a 262k-vocabulary model such as Gemma 3 needs half a GiB here;
