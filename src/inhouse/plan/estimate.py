@@ -136,7 +136,7 @@ def estimate(spec: ModelSpec, s: LoadSettings, features: frozenset[str] | set[st
         kv_bytes=kv,
         state_bytes=state_bytes(spec, s),
         output_bytes=output_bytes(spec, s.n_seq),
-        compute_bytes=max(phases.values()),  # on the GPU when layers are offloaded (see gpu)
+        compute_bytes=compute_bytes(spec, s),  # on the GPU when layers are offloaded (see gpu)
         gpu=gpu,
         phases=phases,
     )
