@@ -114,6 +114,17 @@ class Store:
         rows = self.conn.execute("SELECT name FROM _migrations ORDER BY rowid").fetchall()
         return [r["name"] for r in rows]
 
+    # -- facts --------------------------------------------------------------------------------
+
+    def fact(self, key: str) -> Any:
+        row = self.conn.execute("SELECT value_json FROM facts WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_fact(self, key: str, value: Any) -> None:
+        with self.tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO facts (key, value_json, updated_at) VALUES (?, ?, ?)",
+                         (key, json.dumps(value), now_iso()))
+
     # -- machines -----------------------------------------------------------------------------
 
     def machine_bandwidth(self, fingerprint: str) -> tuple[float, str] | None:

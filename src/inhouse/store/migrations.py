@@ -129,4 +129,20 @@ def m006_gguf_header_cache(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m006_gguf_header_cache]
+def m008_facts(conn: sqlite3.Connection) -> None:
+    """Small facts worth keeping between commands, by key (e.g. the CPU features the installed
+    llama.cpp detects here: asking it means importing llama_cpp, a third of a second)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE facts (
+            key TEXT PRIMARY KEY,
+            value_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m006_gguf_header_cache,
+                               m008_facts]
