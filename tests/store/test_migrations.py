@@ -93,7 +93,7 @@ def test_m006_replaces_the_old_model_cache(tmp_path):
         store.conn.execute("INSERT INTO models (path, size_bytes, mtime_ns, info_json, scanned_at) "
                            "VALUES ('/m.gguf', 1, 1, '{}', 'now')")
     with Store.open(path) as store:
-        assert store.applied_migrations()[-1] == "m006_gguf_header_cache"
+        assert "m006_gguf_header_cache" in store.applied_migrations()
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert "models" not in tables and "gguf_headers" in tables
 
