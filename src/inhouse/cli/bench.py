@@ -14,7 +14,7 @@ from ..plan.settings import CACHE_TYPES
 from ._render import console, echo_json, fmt_bytes
 
 CACHE_CHOICES = list(CACHE_TYPES)
-CSV_FIELDS = ["label", "engine", "depth", "load_s", "ttft_cold_s", "ttft_warm_s", "prefill_tps", "decode_tps",
+CSV_FIELDS = ["label", "engine", "depth", "decode_position", "depth_cached", "depth_checked", "itl_unit", "load_s", "ttft_cold_s", "ttft_warm_s", "prefill_tps", "decode_tps",
               "engine_prefill_tps", "engine_decode_tps", "itl_p50_s", "itl_p90_s", "itl_p99_s", "peak_rss_bytes",
               "bytes_per_token", "bandwidth_share"]
 
@@ -69,22 +69,37 @@ def _fmt(x, unit="", digits=1):
 
 def _print_results(out, results) -> None:
     for r in results:
-        out.print(f"[bold]{r.label}[/]  depth {r.depth}   load {_fmt(r.load_s, ' s', 2)}   "
+        out.print(f"[bold]{r.label}[/]  depth {r.depth}{_depth_check(r)}   load {_fmt(r.load_s, ' s', 2)}   "
                   f"TTFT cold {_fmt(r.ttft_cold_s, ' s', 3)}, warm {r.ttft_warm_s:.3f} s "
-                  f"[{r.ttft_warm.low:.3f}-{r.ttft_warm.high:.3f}]")
-        out.print(f"  prefill {r.prefill_tps:8.1f} t/s [95% CI {r.prefill.low:.1f}-{r.prefill.high:.1f}]"
+                  f"{r.ttft_warm.interval_label(3)}".rstrip())
+        out.print(f"  prefill {r.prefill_tps:8.1f} t/s {r.prefill.interval_label()}"
                   f"   {_engine_clock(r)}: {_fmt(r.engine_prefill_tps)}")
-        out.print(f"  decode  {r.decode_tps:8.1f} t/s [95% CI {r.decode.low:.1f}-{r.decode.high:.1f}]"
-                  f"   {_engine_clock(r)}: {_fmt(r.engine_decode_tps)}   inter-token p50 {r.itl_p50_s * 1000:.1f}"
-                  f" / p90 {r.itl_p90_s * 1000:.1f} / p99 {r.itl_p99_s * 1000:.1f} ms")
+        where = (f"at position {r.decode_position} (depth + prompt: over HTTP decoding follows the prompt)"
+                 if r.decode_position != r.depth else f"at depth {r.depth}")
+        unit = "inter-token" if r.itl_unit == "token" else "inter-chunk"
+        out.print(f"  decode  {r.decode_tps:8.1f} t/s {r.decode.interval_label()}"
+                  f"   {_engine_clock(r)}: {_fmt(r.engine_decode_tps)}   {where}")
+        out.print(f"  {unit} p50 {r.itl_p50_s * 1000:.1f} / p90 {r.itl_p90_s * 1000:.1f} / p99 "
+                  f"{r.itl_p99_s * 1000:.1f} ms")
         mem = f"  peak RSS {fmt_bytes(r.peak_rss_bytes)}"
-        if r.bandwidth_share is not None:
+        if r.bandwidth_share is not None and r.bandwidth_share <= 1:
             mem += (f"   decoding reads {fmt_bytes(r.bytes_per_token)}/token = {r.bandwidth_share * 100:.0f}% of "
                     f"the measured {r.bandwidth_bytes_per_s / 1e9:.1f} GB/s")
         out.print(mem)
     notes = sorted({n for r in results for n in r.notes})
     for n in notes:
         out.print(f"[dim]note: {n}[/]")
+    if any(r.decode.coverage is not None and r.decode.coverage < 0.95 for r in results):
+        out.print("[dim]note: intervals are distribution-free intervals of the median with their exact coverage; "
+                  "with fewer than 6 repetitions none reaches 95% (--reps 6 or more)[/]")
+
+
+def _depth_check(r) -> str:
+    if r.engine != "http" or not r.depth:
+        return ""
+    if not r.depth_checked:
+        return " (not checked: the server does not report cached tokens)"
+    return f" (server had {r.depth_cached} cached)"
 
 
 def _engine_clock(r) -> str:
