@@ -154,8 +154,8 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
     inhouse bench --compare                          # in-process vs. a llama.cpp server it starts
     """
     from ..bench.config import DEFAULT_DEPTHS, Workload
-    from ..bench.run import Sweep, context_for, plan_depths, run_sweep, steps
-    from ..machine.probe import probe_machine
+    from ..bench.run import BandwidthFigure, Sweep, context_for, plan_depths, run_sweep, steps
+    from ..machine.probe import probe_machine, remeasure_bandwidth
     from ..store import Store
 
     if compare and endpoint:
@@ -201,7 +201,9 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
                           TimeRemainingColumn(), console=err, transient=True) as progress:
                 task = progress.add_task("benchmarking", total=steps(configs, workload))
                 run_sweep(configs, workload, store=store, machine_fingerprint=info.fingerprint,
-                          bandwidth=info.bandwidth_bytes_per_s, progress=lambda n: progress.advance(task, n),
+                          bandwidth=BandwidthFigure(info.bandwidth_bytes_per_s,
+                                                    remeasure=lambda: remeasure_bandwidth(store, info)),
+                          progress=lambda n: progress.advance(task, n),
                           runners=runners, sweep=sweep)
         except KeyboardInterrupt:
             _emit(sweep, as_json, as_csv, compare)

@@ -106,4 +106,10 @@ def m003_eval_results(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results]
+def m005_bandwidth(conn: sqlite3.Connection) -> None:
+    """The bandwidth measurement's spread (min / median / max of its passes) and how busy the
+    machine was while it ran, as JSON beside the figure."""
+    _run(conn, "ALTER TABLE machines ADD COLUMN bandwidth_json TEXT")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m005_bandwidth]
