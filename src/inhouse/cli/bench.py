@@ -118,7 +118,8 @@ def _print_compare(out, results) -> None:
         out.print(f"  {label}, depth {depth}: TTFT {a.ttft_warm_s * 1000:.1f} -> {b.ttft_warm_s * 1000:.1f} ms "
                   f"(x{b.ttft_warm_s / a.ttft_warm_s:.2f}), prefill {a.prefill_tps:.1f} -> {b.prefill_tps:.1f} t/s "
                   f"(x{b.prefill_tps / a.prefill_tps:.2f}), decode {a.decode_tps:.1f} -> {b.decode_tps:.1f} t/s "
-                  f"(x{b.decode_tps / a.decode_tps:.2f})")
+                  f"(x{b.decode_tps / a.decode_tps:.2f}; decoding from position {a.decode_position} in-process, "
+                  f"{b.decode_position} on the server, whose generation follows the prompt)")
 
 
 @click.command()

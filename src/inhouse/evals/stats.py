@@ -3,6 +3,7 @@ holds for few tasks)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -74,6 +75,7 @@ def summarize(rows: list[dict]) -> dict:
             "skipped": skipped}
 
 
+@functools.lru_cache(maxsize=256)
 def t_quantile(level: float, df: int) -> float:
     """The two-sided Student t quantile: P(|T| <= q) = ``level`` with ``df`` (whole) degrees of
     freedom. The CDF is the closed form for whole df (Abramowitz & Stegun 26.7.3-4), inverted by
