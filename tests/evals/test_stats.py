@@ -139,3 +139,21 @@ def test_compare_interval_covers_with_several_samples_per_task():
 
 TRUTH_SHIFT = (lambda rng: sum(min(1.0, p + 0.15) - p for p in (rng.betavariate(0.6, 0.9) for _ in range(200000)))
                / 200000)(random.Random(0))
+
+
+def test_cli_compare_says_which_tasks_were_left_out():
+    from click.testing import CliRunner
+
+    from inhouse.cli import cli
+    from inhouse.store import Store
+
+    def row(task, outcome):
+        return {"model": "m", "suite": "core", "task_id": task, "category": "c", "sample": 0, "outcome": outcome}
+
+    with Store.open() as store:
+        for i in range(6):
+            store.save_eval_result("runa", row(f"t{i}", "passed"))
+            store.save_eval_result("runb", row(f"t{i}", "skipped" if i < 2 else "passed"))
+    out = CliRunner().invoke(cli, ["eval", "--compare", "runa", "runb"], catch_exceptions=False).output
+    assert "on 4 tasks both scored: pass 100.0% -> 100.0%" in out
+    assert "2 task(s) left out" in out and "95% CI" in out

@@ -137,7 +137,7 @@ def _http_notes(r: BenchResult) -> list[str]:
                      "(depth_checked: false)")
     elif r.depth and r.depth_cached is not None and r.depth_cached < 0.9 * r.depth:
         notes.append(f"the server had only {r.depth_cached} tokens cached at depth {r.depth}: its prompt cache "
-                     "missed, so the prefill figure includes re-evaluating the depth")
+                     "missed, so each repetition evaluated part of the depth again (the prefill figure counts those tokens)")
     if r.itl_unit == "chunk":
         notes.append("inter-token latency is per streamed chunk: the server's chunks do not map one to one to tokens")
     return notes
