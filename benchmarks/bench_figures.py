@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=default_threads())
     ap.add_argument("--skip-model", action="store_true", help="leave out the decode timing (1.)")
     args = ap.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # each figure as soon as it is measured
     if not args.skip_model:
         decode_positions(args.reps, args.gen_tokens, args.threads)
     bandwidth()
