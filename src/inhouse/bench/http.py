@@ -108,7 +108,8 @@ class HTTPRunner:
         evaluated = usage["prompt_tokens"] - (cached if cached is not None else self._depth_tokens)
         rep = Rep(prompt_tokens=max(1, evaluated), gen_tokens=gen, t_start=t_start, t_first=times[0],
                   token_times=times, decode_position=usage["prompt_tokens"],
-                  itl_unit="token" if len(times) == gen else "chunk", depth_cached=cached)
+                  itl_unit="token" if len(times) == gen else "chunk", depth_cached=cached,
+                  depth_tokens=self._depth_tokens)
         if timings:
             rep.engine_prefill_n = timings.get("prompt_n")
             rep.engine_prefill_s = (timings.get("prompt_ms") or 0) / 1000 or None

@@ -23,6 +23,7 @@ class Rep:
     decode_position: int | None = None  # tokens in the KV cache when decoding started
     itl_unit: str = "token"  # "token" when each timestamp is one token, "chunk" otherwise
     depth_cached: int | None = None  # HTTP: prompt tokens the server did not evaluate, from its reply
+    depth_tokens: int | None = None  # HTTP: the depth text's size in the server's own tokens
     engine_prefill_s: float | None = None  # the runner's own clock (llama.cpp perf counters, server timings)
     engine_prefill_n: int | None = None
     engine_decode_s: float | None = None
@@ -61,6 +62,7 @@ class BenchResult:
     # depth + prompt over HTTP (a server's generation always follows a prompt)
     depth_cached: int | None  # HTTP: the depth the server really had cached, from its replies
     depth_checked: bool  # False when the server's replies do not say what it had cached
+    depth_tokens: int | None  # HTTP: the depth text's real size in the server's tokens (sized in words)
     itl_unit: str  # "token", or "chunk" when the server's chunks cannot be mapped to tokens
     settings: dict[str, Any]
     workload: dict[str, Any]
@@ -119,6 +121,7 @@ class BenchResult:
             model=model, label=label, engine=engine, depth=depth,
             decode_position=int(statistics.median(positions)) if positions else depth,
             depth_cached=int(min(cached)) if cached else None, depth_checked=checked,
+            depth_tokens=next((r.depth_tokens for r in reps if r.depth_tokens is not None), None),
             itl_unit="chunk" if any(r.itl_unit == "chunk" for r in reps) else "token",
             settings=settings, workload=workload,
             load_s=load_s, ttft_cold_s=ttft_cold_s, ttft_warm_s=ttft.median, ttft_warm=ttft,

@@ -132,6 +132,9 @@ def run_config(config: BenchConfig, workload: Workload, *, bandwidth: float | Ba
 
 def _http_notes(r: BenchResult) -> list[str]:
     notes = []
+    if r.depth and r.depth_tokens is not None and abs(r.depth_tokens - r.depth) > 0.1 * r.depth:
+        notes.append(f"depth {r.depth}: the depth text is {r.depth_tokens} tokens in the server's tokenizer "
+                     "(it is sized in words)")
     if not r.depth_checked:
         notes.append("depth not checked: the server's replies do not say how many prompt tokens it had cached "
                      "(depth_checked: false)")

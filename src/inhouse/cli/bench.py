@@ -14,7 +14,7 @@ from ..plan.settings import CACHE_TYPES
 from ._render import console, echo_json, fmt_bytes
 
 CACHE_CHOICES = list(CACHE_TYPES)
-CSV_FIELDS = ["label", "engine", "depth", "decode_position", "depth_cached", "depth_checked", "itl_unit", "load_s", "ttft_cold_s", "ttft_warm_s", "prefill_tps", "decode_tps",
+CSV_FIELDS = ["label", "engine", "depth", "decode_position", "depth_tokens", "depth_cached", "depth_checked", "itl_unit", "load_s", "ttft_cold_s", "ttft_warm_s", "prefill_tps", "decode_tps",
               "engine_prefill_tps", "engine_decode_tps", "itl_p50_s", "itl_p90_s", "itl_p99_s", "peak_rss_bytes",
               "bytes_per_token", "bandwidth_share"]
 
@@ -97,9 +97,10 @@ def _print_results(out, results) -> None:
 def _depth_check(r) -> str:
     if r.engine != "http" or not r.depth:
         return ""
+    size = f"depth text {r.depth_tokens} tokens; " if r.depth_tokens is not None else ""
     if not r.depth_checked:
-        return " (not checked: the server does not report cached tokens)"
-    return f" (server had {r.depth_cached} cached)"
+        return f" ({size}not checked: the server does not report cached tokens)"
+    return f" ({size}server had {r.depth_cached} cached)"
 
 
 def _engine_clock(r) -> str:
