@@ -31,8 +31,9 @@ class Independent:
 
         self.llm = Llama(model_path=path, n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
         text = b"def parse_config(path):\n    with open(path) as f:\n        return json.load(f)\n" * 64
-        # decode at the same position as inhouse's workload: speed falls as the context grows
-        self.prompt = self.llm.tokenize(text, add_bos=True)[:n_prompt]
+        # decode at the same position as inhouse's workload (speed falls as the context grows):
+        # inhouse decodes at depth 0 as llama-bench's tg does, so one token in, then generate
+        self.prompt = self.llm.tokenize(text, add_bos=True)[:max(1, n_prompt)]
 
     def decode_tps(self, n_gen: int) -> float:
         self.llm.reset()
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = InProcessRunner(config, n_ctx=1024)
     runner.load()
     runner.fill(0)
-    independent = Independent(path, args.threads, 512)
+    independent = Independent(path, args.threads, 1)
     ours, theirs = [], []
     for i in range(args.reps + 1):
         rep = runner.rep(0, 512, args.gen_tokens, seed=i + 1)

@@ -18,7 +18,7 @@ P, G = 64, 48
 @pytest.fixture(scope="module")
 def sweep(smollm2_path, tmp_path_factory):
     store = Store.open(tmp_path_factory.mktemp("bench") / "inhouse.db")
-    config = BenchConfig(model=str(smollm2_path), label="smollm2", threads=2)
+    config = BenchConfig(model=str(smollm2_path), label="smollm2", threads=1)
     result = run_sweep([config], Workload(depths=(0, 512), prompt_tokens=P, gen_tokens=G, reps=3),
                        store=store, bandwidth=30e9)
     yield result, store
@@ -33,14 +33,16 @@ def test_decode_speed_agrees_with_an_independent_timer(smollm2_path):
 
     from llama_cpp import Llama
 
-    runner = InProcessRunner(BenchConfig(model=str(smollm2_path), label="x", threads=2), n_ctx=0)
+    runner = InProcessRunner(BenchConfig(model=str(smollm2_path), label="x", threads=1), n_ctx=0)
     runner.n_ctx = 512
     runner.load()
-    llm = Llama(model_path=str(smollm2_path), n_ctx=512, n_threads=2, n_threads_batch=2, verbose=False)
+    llm = Llama(model_path=str(smollm2_path), n_ctx=512, n_threads=1, n_threads_batch=2, verbose=False)
     try:
         runner.fill(0)
         text = b"def parse_config(path):\n    with open(path) as f:\n        return json.load(f)\n" * 16
-        prompt = llm.tokenize(text, add_bos=True)[:P]  # the same position: decoding slows as context grows
+        # decoding at depth 0 as inhouse now does: one token in, then generate (decoding slows as
+        # the context grows, so the independent loop must start at the same position)
+        prompt = llm.tokenize(text, add_bos=True)[:1]
         ratios = []
         n_gen = 96
         for i in range(6):
@@ -89,17 +91,36 @@ def test_every_figure_is_there_and_consistent(sweep, smollm2_path):
 
 
 def test_each_repetition_starts_from_exactly_the_depth(smollm2_path):
-    runner = InProcessRunner(BenchConfig(model=str(smollm2_path), label="x", threads=2), n_ctx=0)
+    """Prefill and decode are two tests at depth d, as llama-bench's pp and tg at -d d: the
+    decode starts with exactly d tokens cached, not after the timed prompt."""
+    import llama_cpp
+
+    runner = InProcessRunner(BenchConfig(model=str(smollm2_path), label="x", threads=1), n_ctx=0)
     runner.n_ctx = 1024
     runner.load()
+    seen = []
+    real_eval = runner.llm.eval
+
+    def spy(tokens):
+        seen.append((runner.llm.n_tokens, len(tokens)))
+        return real_eval(tokens)
+
+    runner.llm.eval = spy
     try:
         runner.fill(256)
-        first = runner.rep(256, 32, 8, seed=1)
-        second = runner.rep(256, 32, 8, seed=2)
-        for rep in (first, second):
+        for seed in (1, 2):
+            seen.clear()
+            rep = runner.rep(256, 32, 8, seed=seed)
             assert rep.engine_prefill_n == 32  # only the new prompt was evaluated, not the depth
-            assert rep.engine_decode_n == 7 and len(rep.token_times) == 8
-        assert runner.llm.n_tokens == 256 + 32 + 7
+            assert rep.engine_decode_n == 8 and len(rep.token_times) == 8
+            assert rep.decode_position == 256
+            # the prompt is evaluated on top of 256 tokens; decoding starts on top of 256 again
+            assert seen[0] == (256, 32)
+            assert seen[1:] == [(256 + i, 1) for i in range(8)]
+            ctx = runner.llm._ctx.ctx
+            mem = llama_cpp.llama_get_memory(ctx)
+            assert llama_cpp.llama_memory_seq_pos_max(mem, 0) == 256 + 8 - 1  # the prompt's cells are gone
+        assert len(rep.itls) == 8 and rep.decode_tps == pytest.approx(8 / (rep.token_times[-1] - rep.t_decode_start))
     finally:
         runner.close()
 
@@ -118,7 +139,7 @@ def test_ctrl_c_keeps_every_finished_result(smollm2_path, tmp_path):
     sweep = Sweep()
     with Store.open(tmp_path / "s.db") as store:
         with pytest.raises(KeyboardInterrupt):
-            run_sweep([BenchConfig(model=str(smollm2_path), label="x", threads=2)], workload, store=store,
+            run_sweep([BenchConfig(model=str(smollm2_path), label="x", threads=1)], workload, store=store,
                       progress=progress, sweep=sweep)
         assert [r.depth for r in sweep.results] == [0] and sweep.interrupted
         assert [row["depth"] for row in store.bench_results(sweep.sweep_id)] == [0]

@@ -28,8 +28,8 @@ def test_bandwidth_is_cached_in_the_store(tmp_path):
     from inhouse.store import Store
 
     with Store.open(tmp_path / "s.db") as store:
-        first = probe_machine(store, usage=False)
-        second = probe_machine(store, usage=False)
+        first = probe_machine(store, usage=False, quiet_wait_s=0)
+        second = probe_machine(store, usage=False, quiet_wait_s=0)
     assert not first.bandwidth_cached and second.bandwidth_cached
     assert second.bandwidth_bytes_per_s == first.bandwidth_bytes_per_s
 

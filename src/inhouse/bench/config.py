@@ -12,9 +12,10 @@ DEFAULT_DEPTHS = (0, 4096, 16384)
 
 @dataclass(frozen=True)
 class Workload:
-    depths: tuple[int, ...] = DEFAULT_DEPTHS  # tokens already in the KV cache (llama-bench's -d)
-    prompt_tokens: int = 512  # timed prefill per repetition (llama-bench's pp512)
-    gen_tokens: int = 128  # decoded per repetition (tg128)
+    depths: tuple[int, ...] = DEFAULT_DEPTHS  # tokens in the KV cache when each test starts (llama-bench's -d)
+    prompt_tokens: int = 512  # timed prefill per repetition at the depth (llama-bench's pp512)
+    gen_tokens: int = 128  # decoded per repetition: in-process from the depth itself (tg128 at -d);
+    # over HTTP after the prompt (a server's generation always follows one)
     reps: int = 5
     warmup: int = 1
 

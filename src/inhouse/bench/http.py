@@ -3,10 +3,16 @@ LM Studio, vLLM), through ``/v1/completions`` with a raw prompt so no chat templ
 
 Depth: the depth text is sent once (untimed, one token asked) so the server's prompt cache holds
 it; each repetition then sends that text plus a fresh random suffix, so only the suffix is
-evaluated: the KV cache "already holds" the depth, as llama-bench's ``-d`` does. Token counts
-come from the server's ``usage`` (exact, its own tokenizer), never from counting chunks; chunk
-arrival times give the inter-token latencies. When the server is on this machine, its process
-(found by the port) is the one whose peak memory is reported.
+evaluated. Whether the server really had the depth cached is read from its reply where it says
+(llama.cpp server: ``timings.cache_n``, or ``usage.prompt_tokens`` minus ``timings.prompt_n``,
+the tokens it evaluated; OpenAI style: ``usage.prompt_tokens_details.cached_tokens``); where it
+does not, the result says ``depth_checked: false``. A server's generation always follows a
+prompt, so decoding starts at depth + prompt tokens: the result reports that position.
+
+Token counts come from the server's ``usage`` (exact, its own tokenizer), never from counting
+chunks. Inter-token latencies are per token when every chunk carried one token (the chunk count
+equals the token count), per chunk otherwise, and labelled so. When the server is on this
+machine, its process (found by the port) is the one whose peak memory is reported.
 """
 
 from __future__ import annotations
@@ -97,10 +103,13 @@ class HTTPRunner:
             raise ProtocolError(f"{self.base_url}/completions streamed {usage['completion_tokens']} token(s) in "
                                 f"{len(times)} chunk(s); decoding cannot be timed. Does the server honour "
                                 "max_tokens and ignore_eos?")
-        evaluated = usage["prompt_tokens"] - self._depth_tokens
         gen = usage["completion_tokens"]
+        cached = self.cached_tokens(usage, timings)
+        evaluated = usage["prompt_tokens"] - (cached if cached is not None else self._depth_tokens)
         rep = Rep(prompt_tokens=max(1, evaluated), gen_tokens=gen, t_start=t_start, t_first=times[0],
-                  token_times=times)
+                  token_times=times, decode_position=usage["prompt_tokens"],
+                  itl_unit="token" if len(times) == gen else "chunk", depth_cached=cached,
+                  depth_tokens=self._depth_tokens)
         if timings:
             rep.engine_prefill_n = timings.get("prompt_n")
             rep.engine_prefill_s = (timings.get("prompt_ms") or 0) / 1000 or None
@@ -108,6 +117,20 @@ class HTTPRunner:
             per_token = timings.get("predicted_per_token_ms")
             rep.engine_decode_s = (per_token * rep.engine_decode_n / 1000) if per_token and rep.engine_decode_n else None
         return rep
+
+    @staticmethod
+    def cached_tokens(usage: dict, timings: dict | None) -> int | None:
+        """Prompt tokens the server took from its cache instead of evaluating, from its own reply;
+        None when the reply does not say."""
+        details = usage.get("prompt_tokens_details") or {}
+        if isinstance(details.get("cached_tokens"), int):
+            return details["cached_tokens"]
+        if timings:
+            if isinstance(timings.get("cache_n"), int):
+                return timings["cache_n"]
+            if isinstance(timings.get("prompt_n"), int):
+                return max(0, usage["prompt_tokens"] - timings["prompt_n"])
+        return None
 
     def _complete(self, prompt: str, *, max_tokens: int, stream: bool) -> tuple[dict | None, dict]:
         import httpx

@@ -1,10 +1,17 @@
 """Benchmark runner for the embedded engine: llama.cpp in this process, through llama-cpp-python.
 
-Every repetition starts from a KV cache holding exactly ``depth`` tokens (filled once per depth,
-untimed; the repetition's own tokens are removed afterwards), evaluates a fresh random prompt (so
-no prompt cache can help), then decodes greedily, timestamping each token as llama.cpp produces
-it. End-of-generation tokens are replaced by a filler so every repetition decodes the same count.
-llama.cpp's perf counters are read for the same stretch.
+A repetition is two tests at depth ``d``, as llama-bench runs ``pp`` and ``tg`` at ``-d d``: the
+KV cache is filled with exactly ``d`` tokens once per depth (untimed), then
+
+* prefill: a fresh random prompt is evaluated on top of the ``d`` tokens and the first token
+  sampled (time to first token, prefill speed);
+* decode: the prompt's cells are dropped again, so the cache holds exactly ``d`` tokens, and
+  ``n_gen`` tokens are decoded one by one from position ``d``, the first fed token chosen like
+  llama-bench's (a plain token), the rest greedily, each timestamped as llama.cpp produces it.
+  Decode speed is ``n_gen`` over the time from the first decode call to the last token.
+
+End-of-generation tokens are replaced by a filler so every repetition decodes the same count.
+llama.cpp's perf counters are read for each test separately.
 """
 
 from __future__ import annotations
@@ -89,7 +96,6 @@ class InProcessRunner:
         import numpy as np
 
         llm = self.llm
-        llm.n_tokens = depth  # the next eval drops every cell past the depth
         ctx = llm._ctx.ctx
         vocab = llm._model.vocab
         n_vocab = llm.n_vocab()
@@ -100,24 +106,39 @@ class InProcessRunner:
             logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
             return int(logits.argmax())
 
-        # llama.cpp books work into its perf counters when it synchronizes: settle the depth fill
-        # first, or its tokens would be counted as this repetition's prefill.
+        # prefill at depth d. llama.cpp books work into its perf counters when it synchronizes:
+        # settle the depth fill first, or its tokens would be counted as this prefill.
+        llm.n_tokens = depth  # the next eval drops every cell past the depth
         llama_cpp.llama_synchronize(ctx)
         llama_cpp.llama_perf_context_reset(ctx)
         t_start = time.perf_counter()
         llm.eval(prompt)
-        token = greedy()
-        times = [time.perf_counter()]
-        for _ in range(n_gen - 1):
-            if llama_cpp.llama_vocab_is_eog(vocab, token):
-                token = filler
+        greedy()
+        t_first = time.perf_counter()
+        perf = llama_cpp.llama_perf_context(ctx)
+        prefill_s, prefill_n = perf.t_p_eval_ms / 1000, int(perf.n_p_eval)
+
+        # decode at depth d: exactly d tokens cached when the first token is decoded
+        llm.n_tokens = depth
+        token = self._tokens(1, seed + (1 << 20))[0]
+        llama_cpp.llama_synchronize(ctx)
+        llama_cpp.llama_perf_context_reset(ctx)
+        t_decode = time.perf_counter()
+        times = []
+        for _ in range(n_gen):
             llm.eval([token])
             token = greedy()
+            if llama_cpp.llama_vocab_is_eog(vocab, token):
+                token = filler
             times.append(time.perf_counter())
         perf = llama_cpp.llama_perf_context(ctx)
-        return Rep(prompt_tokens=n_prompt, gen_tokens=n_gen, t_start=t_start, t_first=times[0], token_times=times,
-                   engine_prefill_s=perf.t_p_eval_ms / 1000, engine_prefill_n=int(perf.n_p_eval),
-                   engine_decode_s=perf.t_eval_ms / 1000, engine_decode_n=int(perf.n_eval))
+        # llama.cpp books every single-token batch as "eval" (and reports its prompt count as at
+        # least 1 even when nothing was evaluated, so only the eval side is read)
+        decode_s, decode_n = perf.t_eval_ms / 1000, int(perf.n_eval)
+        return Rep(prompt_tokens=n_prompt, gen_tokens=n_gen, t_start=t_start, t_first=t_first, token_times=times,
+                   t_decode_start=t_decode, decode_position=depth, itl_unit="token",
+                   engine_prefill_s=prefill_s, engine_prefill_n=prefill_n,
+                   engine_decode_s=decode_s, engine_decode_n=decode_n)
 
     def close(self) -> None:
         if self.llm is not None:

@@ -14,7 +14,7 @@ from ..plan.settings import CACHE_TYPES
 from ._render import console, echo_json, fmt_bytes
 
 CACHE_CHOICES = list(CACHE_TYPES)
-CSV_FIELDS = ["label", "engine", "depth", "load_s", "ttft_cold_s", "ttft_warm_s", "prefill_tps", "decode_tps",
+CSV_FIELDS = ["label", "engine", "depth", "decode_position", "depth_tokens", "depth_cached", "depth_checked", "itl_unit", "load_s", "ttft_cold_s", "ttft_warm_s", "prefill_tps", "decode_tps",
               "engine_prefill_tps", "engine_decode_tps", "itl_p50_s", "itl_p90_s", "itl_p99_s", "peak_rss_bytes",
               "bytes_per_token", "bandwidth_share"]
 
@@ -69,22 +69,38 @@ def _fmt(x, unit="", digits=1):
 
 def _print_results(out, results) -> None:
     for r in results:
-        out.print(f"[bold]{r.label}[/]  depth {r.depth}   load {_fmt(r.load_s, ' s', 2)}   "
+        out.print(f"[bold]{r.label}[/]  depth {r.depth}{_depth_check(r)}   load {_fmt(r.load_s, ' s', 2)}   "
                   f"TTFT cold {_fmt(r.ttft_cold_s, ' s', 3)}, warm {r.ttft_warm_s:.3f} s "
-                  f"[{r.ttft_warm.low:.3f}-{r.ttft_warm.high:.3f}]")
-        out.print(f"  prefill {r.prefill_tps:8.1f} t/s [95% CI {r.prefill.low:.1f}-{r.prefill.high:.1f}]"
+                  f"{r.ttft_warm.interval_label(3)}".rstrip())
+        out.print(f"  prefill {r.prefill_tps:8.1f} t/s {r.prefill.interval_label()}"
                   f"   {_engine_clock(r)}: {_fmt(r.engine_prefill_tps)}")
-        out.print(f"  decode  {r.decode_tps:8.1f} t/s [95% CI {r.decode.low:.1f}-{r.decode.high:.1f}]"
-                  f"   {_engine_clock(r)}: {_fmt(r.engine_decode_tps)}   inter-token p50 {r.itl_p50_s * 1000:.1f}"
-                  f" / p90 {r.itl_p90_s * 1000:.1f} / p99 {r.itl_p99_s * 1000:.1f} ms")
+        where = (f"at position {r.decode_position} (depth + prompt: over HTTP decoding follows the prompt)"
+                 if r.decode_position != r.depth else f"at depth {r.depth}")
+        unit = "inter-token" if r.itl_unit == "token" else "inter-chunk"
+        out.print(f"  decode  {r.decode_tps:8.1f} t/s {r.decode.interval_label()}"
+                  f"   {_engine_clock(r)}: {_fmt(r.engine_decode_tps)}   {where}")
+        out.print(f"  {unit} p50 {r.itl_p50_s * 1000:.1f} / p90 {r.itl_p90_s * 1000:.1f} / p99 "
+                  f"{r.itl_p99_s * 1000:.1f} ms")
         mem = f"  peak RSS {fmt_bytes(r.peak_rss_bytes)}"
-        if r.bandwidth_share is not None:
+        if r.bandwidth_share is not None and r.bandwidth_share <= 1:
             mem += (f"   decoding reads {fmt_bytes(r.bytes_per_token)}/token = {r.bandwidth_share * 100:.0f}% of "
                     f"the measured {r.bandwidth_bytes_per_s / 1e9:.1f} GB/s")
         out.print(mem)
     notes = sorted({n for r in results for n in r.notes})
     for n in notes:
         out.print(f"[dim]note: {n}[/]")
+    if any(r.decode.coverage is not None and r.decode.coverage < 0.95 for r in results):
+        out.print("[dim]note: intervals are distribution-free intervals of the median with their exact coverage; "
+                  "with fewer than 6 repetitions none reaches 95% (--reps 6 or more)[/]")
+
+
+def _depth_check(r) -> str:
+    if r.engine != "http" or not r.depth:
+        return ""
+    size = f"depth text {r.depth_tokens} tokens; " if r.depth_tokens is not None else ""
+    if not r.depth_checked:
+        return f" ({size}not checked: the server does not report cached tokens)"
+    return f" ({size}server had {r.depth_cached} cached)"
 
 
 def _engine_clock(r) -> str:
@@ -103,7 +119,8 @@ def _print_compare(out, results) -> None:
         out.print(f"  {label}, depth {depth}: TTFT {a.ttft_warm_s * 1000:.1f} -> {b.ttft_warm_s * 1000:.1f} ms "
                   f"(x{b.ttft_warm_s / a.ttft_warm_s:.2f}), prefill {a.prefill_tps:.1f} -> {b.prefill_tps:.1f} t/s "
                   f"(x{b.prefill_tps / a.prefill_tps:.2f}), decode {a.decode_tps:.1f} -> {b.decode_tps:.1f} t/s "
-                  f"(x{b.decode_tps / a.decode_tps:.2f})")
+                  f"(x{b.decode_tps / a.decode_tps:.2f}; decoding from position {a.decode_position} in-process, "
+                  f"{b.decode_position} on the server, whose generation follows the prompt)")
 
 
 @click.command()
@@ -139,8 +156,8 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
     inhouse bench --compare                          # in-process vs. a llama.cpp server it starts
     """
     from ..bench.config import DEFAULT_DEPTHS, Workload
-    from ..bench.run import Sweep, context_for, plan_depths, run_sweep, steps
-    from ..machine.probe import probe_machine
+    from ..bench.run import BandwidthFigure, Sweep, context_for, plan_depths, run_sweep, steps
+    from ..machine.probe import probe_machine, remeasure_bandwidth
     from ..store import Store
 
     if compare and endpoint:
@@ -186,7 +203,9 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
                           TimeRemainingColumn(), console=err, transient=True) as progress:
                 task = progress.add_task("benchmarking", total=steps(configs, workload))
                 run_sweep(configs, workload, store=store, machine_fingerprint=info.fingerprint,
-                          bandwidth=info.bandwidth_bytes_per_s, progress=lambda n: progress.advance(task, n),
+                          bandwidth=BandwidthFigure(info.bandwidth_bytes_per_s,
+                                                    remeasure=lambda: remeasure_bandwidth(store, info)),
+                          progress=lambda n: progress.advance(task, n),
                           runners=runners, sweep=sweep)
         except KeyboardInterrupt:
             _emit(sweep, as_json, as_csv, compare)

@@ -81,11 +81,18 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
             result = compare_runs(a, b)
             if as_json:
                 return echo_json({"a": compare[0], "b": compare[1], **result})
+            if not result["tasks"]:
+                raise InhouseError(f"{compare[0]} and {compare[1]} scored no task in common (skipped samples are "
+                                   "not scores); compare runs of the same suite.")
             verdict = "a significant difference" if result["significant"] else "no significant difference"
-            out.print(f"{compare[0]} vs {compare[1]} on {result['tasks']} shared tasks: pass {result['a_pass'] * 100:.1f}% "
-                      f"-> {result['b_pass'] * 100:.1f}% (difference {result['difference'] * 100:+.1f} points, 95% CI "
-                      f"{result['low'] * 100:+.1f} to {result['high'] * 100:+.1f}); B better on {result['b_better']}, "
-                      f"worse on {result['b_worse']} tasks; sign test p = {result['p_value']:.3f}: {verdict}.")
+            out.print(f"{compare[0]} vs {compare[1]} on {result['tasks']} tasks both scored: pass {result['a_pass'] * 100:.1f}% "
+                      f"-> {result['b_pass'] * 100:.1f}% (difference {result['difference'] * 100:+.1f} points, "
+                      f"{result['level'] * 100:.0f}% CI {result['low'] * 100:+.1f} to {result['high'] * 100:+.1f}, a t "
+                      f"interval over tasks); B better on {result['b_better']}, worse on {result['b_worse']} tasks; "
+                      f"sign test p = {result['p_value']:.3f}: {verdict}.")
+            if result["tasks_left_out"]:
+                out.print(f"[dim]{result['tasks_left_out']} task(s) left out: not scored by both runs (skipped or "
+                          "missing on one side; skipped samples are not failures).[/]")
             return
         from ..engines import open_engine
         from ..evals.run import run_eval

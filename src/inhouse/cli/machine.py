@@ -39,8 +39,7 @@ def machine(as_json: bool, refresh: bool) -> None:
     else:
         out.print(f"GPU      none ({info.gpu_note})")
     if info.bandwidth_bytes_per_s:
-        how = f"stored, measured {info.bandwidth_measured_at}" if info.bandwidth_cached else "measured now"
-        out.print(f"memory bandwidth  {info.bandwidth_bytes_per_s / 1e9:.1f} GB/s read ({how}; --refresh to re-measure)")
+        out.print(f"memory bandwidth  {bandwidth_line(info)}")
     if info.apps:
         out.print("\n[bold]Memory held by other applications[/]")
         for a in info.apps:
@@ -49,3 +48,35 @@ def machine(as_json: bool, refresh: bool) -> None:
         out.print(f"\n{info.docker.note}")
         for c in info.docker.containers:
             out.print(f"  {c['name']:<28} {fmt_bytes(c['memory_bytes']):>11}  {c['image']}")
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "at an unknown time"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n > 1 else ''} ago"
+    return "just now"
+
+
+def bandwidth_line(info) -> str:
+    """``47.3 GB/s read (best of 5 passes; passes 41.0 / 45.2 / 47.3 GB/s min / median / max;
+    measured 3 days ago, machine quiet (CPU 4% busy); --refresh to re-measure)``"""
+    d = info.bandwidth_details or {}
+    parts = []
+    if d.get("passes"):
+        parts.append(f"best of {d['passes']} passes")
+    if d.get("min_bytes_per_s") and d.get("max_bytes_per_s"):
+        parts.append(f"passes {d['min_bytes_per_s'] / 1e9:.1f} / {d['median_bytes_per_s'] / 1e9:.1f} / "
+                     f"{d['max_bytes_per_s'] / 1e9:.1f} GB/s min / median / max")
+    when = "measured now" if not info.bandwidth_cached else f"measured {_age(info.bandwidth_age_s)}"
+    if d.get("quiet") is True:
+        when += f", machine quiet (CPU {d['busy_cpu_percent']:.0f}% busy)"
+    elif d.get("quiet") is False:
+        when += (f", [yellow]machine busy (CPU {d['busy_cpu_percent']:.0f}% busy): the figure may be low; "
+                 "--refresh when it is idle[/]")
+    elif info.bandwidth_cached:
+        when += ", machine load not recorded"
+    parts.append(when)
+    return f"{info.bandwidth_bytes_per_s / 1e9:.1f} GB/s read ({'; '.join(parts)}; --refresh to re-measure)"

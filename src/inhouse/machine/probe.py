@@ -1,7 +1,9 @@
 """``probe_machine``: everything inhouse needs to know about this machine, in one record.
 
 The bandwidth measurement takes a few seconds, so it is cached in the store per machine
-(fingerprint: host name, CPU model, core count and total RAM) and re-measured on request.
+(fingerprint: host name, CPU model, core count and total RAM) with the spread of its passes and
+how busy the machine was, and re-measured on request (``--refresh``) or by ``inhouse bench``
+when a decode speed would need more bandwidth than the stored figure (``remeasure_bandwidth``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bandwidth import measure_read_bandwidth
+from .bandwidth import BandwidthResult, measure_when_quiet
 from .contention import AppUsage, DockerUsage, docker_usage, top_apps
 from .cpu import core_counts, cpu_model, default_threads, isa_flags
 from .gpu import GPUInfo, gpus
@@ -36,6 +38,7 @@ class MachineInfo:
     bandwidth_bytes_per_s: float | None = None
     bandwidth_measured_at: str | None = None
     bandwidth_cached: bool = False
+    bandwidth_details: dict[str, Any] = field(default_factory=dict)  # spread, busy CPU, quiet
     apps: list[AppUsage] = field(default_factory=list)
     docker: DockerUsage | None = None
 
@@ -58,11 +61,38 @@ class MachineInfo:
             "bandwidth": {
                 "read_bytes_per_s": self.bandwidth_bytes_per_s,
                 "measured_at": self.bandwidth_measured_at,
+                "age_s": self.bandwidth_age_s,
                 "cached": self.bandwidth_cached,
+                **{k: self.bandwidth_details.get(k) for k in BANDWIDTH_DETAILS},
             },
             "apps": [a.to_dict() for a in self.apps],
             "docker": self.docker.to_dict() if self.docker else None,
         }
+
+
+    @property
+    def bandwidth_age_s(self) -> float | None:
+        """Seconds since the bandwidth figure was measured."""
+        if not self.bandwidth_measured_at:
+            return None
+        import datetime as dt
+
+        then = dt.datetime.fromisoformat(self.bandwidth_measured_at)
+        return max(0.0, (dt.datetime.now(dt.timezone.utc) - then).total_seconds())
+
+
+BANDWIDTH_DETAILS = ("min_bytes_per_s", "median_bytes_per_s", "max_bytes_per_s", "passes", "buffer_bytes",
+                     "threads", "busy_cpu_percent", "quiet", "waited_s")
+
+
+def _details(result: BandwidthResult) -> dict[str, Any]:
+    d = result.to_dict()
+    return {k: d[k] for k in BANDWIDTH_DETAILS}
+
+
+def _buffer_bytes(available: int) -> int:
+    # A buffer far beyond any cache, but never more than an eighth of free memory.
+    return int(min(512 * 1024 * 1024, max(64 * 1024 * 1024, available // 8)))
 
 
 def fingerprint(hostname: str, cpu: str, logical: int, total_ram: int) -> str:
@@ -71,7 +101,8 @@ def fingerprint(hostname: str, cpu: str, logical: int, total_ram: int) -> str:
 
 
 def probe_machine(
-    store=None, *, bandwidth: bool = True, refresh_bandwidth: bool = False, usage: bool = True
+    store=None, *, bandwidth: bool = True, refresh_bandwidth: bool = False, usage: bool = True,
+    quiet_wait_s: float = 5.0,
 ) -> MachineInfo:
     """Probe this machine. With a ``store``, the bandwidth figure is read from / saved to it."""
     physical, logical = core_counts()
@@ -94,14 +125,15 @@ def probe_machine(
         gpu_note=note,
     )
     if bandwidth:
-        cached = None if (refresh_bandwidth or store is None) else store.machine_bandwidth(info.fingerprint)
+        cached = None if (refresh_bandwidth or store is None) else store.machine_bandwidth_details(info.fingerprint)
         if cached is not None:
-            info.bandwidth_bytes_per_s, info.bandwidth_measured_at = cached
+            info.bandwidth_bytes_per_s, info.bandwidth_measured_at = cached["bytes_per_s"], cached["measured_at"]
+            info.bandwidth_details = {k: cached.get(k) for k in BANDWIDTH_DETAILS}
             info.bandwidth_cached = True
         else:
-            # A buffer far beyond any cache, but never more than an eighth of free memory.
-            size = int(min(512 * 1024 * 1024, max(64 * 1024 * 1024, mem.available_bytes // 8)))
-            info.bandwidth_bytes_per_s = measure_read_bandwidth(buffer_bytes=size).bytes_per_s
+            result = measure_when_quiet(_buffer_bytes(mem.available_bytes), max_wait_s=quiet_wait_s)
+            info.bandwidth_bytes_per_s = result.bytes_per_s
+            info.bandwidth_details = _details(result)
     if usage:
         info.apps = top_apps()
         info.docker = docker_usage()
@@ -109,11 +141,29 @@ def probe_machine(
         data = info.to_dict()
         data.pop("apps")
         data.pop("docker")
-        store.save_machine(
-            info.fingerprint, data, None if info.bandwidth_cached else info.bandwidth_bytes_per_s
-        )
-        if not info.bandwidth_cached and info.bandwidth_bytes_per_s is not None:
-            cached = store.machine_bandwidth(info.fingerprint)
-            if cached:
-                info.bandwidth_measured_at = cached[1]
+        fresh = not info.bandwidth_cached and info.bandwidth_bytes_per_s is not None
+        store.save_machine(info.fingerprint, data, info.bandwidth_bytes_per_s if fresh else None,
+                           info.bandwidth_details if fresh else None)
+        if fresh:
+            stored = store.machine_bandwidth_details(info.fingerprint)
+            if stored:
+                info.bandwidth_measured_at = stored["measured_at"]
     return info
+
+
+def remeasure_bandwidth(store, info: MachineInfo, *, quiet_wait_s: float = 5.0) -> float | None:
+    """Measure the bandwidth again (``inhouse bench`` calls this when a decode speed would need
+    more than the stored figure). The higher of the old and new figures is kept, and stored
+    when the new one is higher: a busy machine measures too low, never too high. Returns the
+    figure now in ``info``."""
+    result = measure_when_quiet(_buffer_bytes(memory_info().available_bytes), max_wait_s=quiet_wait_s)
+    if info.bandwidth_bytes_per_s is None or result.bytes_per_s > info.bandwidth_bytes_per_s:
+        info.bandwidth_bytes_per_s = result.bytes_per_s
+        info.bandwidth_details = _details(result)
+        info.bandwidth_cached = False
+        if store is not None:
+            store.save_machine(info.fingerprint, {k: v for k, v in info.to_dict().items() if k not in ("apps", "docker")},
+                               result.bytes_per_s, info.bandwidth_details)
+            stored = store.machine_bandwidth_details(info.fingerprint)
+            info.bandwidth_measured_at = stored["measured_at"] if stored else None
+    return info.bandwidth_bytes_per_s

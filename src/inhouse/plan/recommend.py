@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 
 from .catalog import CatalogModel, load_catalog
 from .estimate import estimate
-from .kv import kv_bytes
 from .settings import LoadSettings
+from .speed import bytes_per_token, decode_tps_bound
 
 SETTINGS_LADDER = (("f16", "f16", False), ("f16", "f16", True), ("q8_0", "q8_0", True), ("q4_0", "q4_0", True))
 QUANT_BITS = {"F16": 16, "Q8_0": 8.5, "Q6_K": 6.56, "Q5_K_M": 5.7, "Q4_K_M": 4.9, "MXFP4": 4.25}
@@ -58,8 +58,8 @@ def recommend(budget_bytes: int, bandwidth_bytes_per_s: float | None, *, min_con
         for quant in model.quants:
             spec = model.spec(quant)
             active = spec.active_weights_bytes()
-            kv_at_depth = kv_bytes(spec, base.with_(n_ctx=max(256, depth)))
-            tps = bandwidth_bytes_per_s / (active + kv_at_depth) if bandwidth_bytes_per_s else None
+            tps = decode_tps_bound(bytes_per_token(spec, depth, type_k=base.type_k, type_v=base.type_v,
+                                                   swa_full=base.swa_full), bandwidth_bytes_per_s)
             common = dict(model_id=model.id, name=model.name, quant=quant, quality=model.quality,
                           weights_bytes=spec.weights_bytes, active_bytes_per_token=active, decode_tps_bound=tps)
             if model.max_context < min_context:

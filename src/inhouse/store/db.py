@@ -136,8 +136,22 @@ class Store:
             return None
         return float(row["bandwidth_bytes_per_s"]), row["bandwidth_measured_at"]
 
+    def machine_bandwidth_details(self, fingerprint: str) -> dict[str, Any] | None:
+        """The stored bandwidth measurement: the figure, when it was measured, and its details
+        (spread of the passes, how busy the machine was) where they were stored."""
+        row = self.conn.execute(
+            "SELECT bandwidth_bytes_per_s, bandwidth_measured_at, bandwidth_json FROM machines WHERE fingerprint = ?",
+            (fingerprint,),
+        ).fetchone()
+        if row is None or row["bandwidth_bytes_per_s"] is None:
+            return None
+        details = json.loads(row["bandwidth_json"]) if row["bandwidth_json"] else {}
+        return {**details, "bytes_per_s": float(row["bandwidth_bytes_per_s"]),
+                "measured_at": row["bandwidth_measured_at"]}
+
     def save_machine(
-        self, fingerprint: str, info: dict[str, Any], bandwidth: float | None = None
+        self, fingerprint: str, info: dict[str, Any], bandwidth: float | None = None,
+        bandwidth_details: dict[str, Any] | None = None,
     ) -> int:
         with self.tx() as conn:
             conn.execute(
@@ -148,9 +162,10 @@ class Store:
             )
             if bandwidth is not None:
                 conn.execute(
-                    """UPDATE machines SET bandwidth_bytes_per_s = ?, bandwidth_measured_at = ?
-                       WHERE fingerprint = ?""",
-                    (bandwidth, now_iso(), fingerprint),
+                    """UPDATE machines SET bandwidth_bytes_per_s = ?, bandwidth_measured_at = ?,
+                       bandwidth_json = ? WHERE fingerprint = ?""",
+                    (bandwidth, now_iso(), json.dumps(bandwidth_details) if bandwidth_details else None,
+                     fingerprint),
                 )
             row = conn.execute(
                 "SELECT id FROM machines WHERE fingerprint = ?", (fingerprint,)

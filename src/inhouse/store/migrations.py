@@ -106,6 +106,12 @@ def m003_eval_results(conn: sqlite3.Connection) -> None:
     )
 
 
+def m005_bandwidth(conn: sqlite3.Connection) -> None:
+    """The bandwidth measurement's spread (min / median / max of its passes) and how busy the
+    machine was while it ran, as JSON beside the figure."""
+    _run(conn, "ALTER TABLE machines ADD COLUMN bandwidth_json TEXT")
+
+
 def m006_gguf_header_cache(conn: sqlite3.Connection) -> None:
     """Whole GGUF headers (key/values with the vocabulary as its length, tensor descriptions),
     cached by the file's real path and served only while size, mtime, ctime, inode and device
@@ -144,5 +150,5 @@ def m008_facts(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m006_gguf_header_cache,
-                               m008_facts]
+MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m005_bandwidth,
+                               m006_gguf_header_cache, m008_facts]
