@@ -9,11 +9,11 @@ llama.cpp's perf counters are read for the same stretch.
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from pathlib import Path
 
+from ..engines import llama_callbacks
 from ..errors import ModelLoadError
 from ..models.gguf_header import read_header
 from ..plan.settings import CACHE_TYPES
@@ -53,10 +53,10 @@ class InProcessRunner:
         return int(self.header.arch_field("context_length", 0) or 0) or 1 << 30
 
     def load(self) -> float:
-        import llama_cpp._logger
+        import llama_cpp
         from llama_cpp import Llama
 
-        llama_cpp._logger.logger.setLevel(logging.CRITICAL)
+        llama_callbacks.install()  # llama.cpp's log is not printed, and Ctrl-C works during the load
         c = self.config
         t0 = time.perf_counter()
         try:
@@ -81,7 +81,8 @@ class InProcessRunner:
         llm = self.llm
         llm.reset()
         if depth:
-            llm.eval(self._tokens(depth, seed=-depth))
+            with llama_callbacks.abortable(llm):  # Ctrl-C stops a long fill
+                llm.eval(self._tokens(depth, seed=-depth))
         self._depth = depth
 
     def rep(self, depth: int, n_prompt: int, n_gen: int, seed: int) -> Rep:
@@ -104,10 +105,11 @@ class InProcessRunner:
         # first, or its tokens would be counted as this repetition's prefill.
         llama_cpp.llama_synchronize(ctx)
         llama_cpp.llama_perf_context_reset(ctx)
-        t_start = time.perf_counter()
-        llm.eval(prompt)
-        token = greedy()
-        times = [time.perf_counter()]
+        with llama_callbacks.abortable(llm):  # Ctrl-C stops a long prefill; decoding runs without the check
+            t_start = time.perf_counter()
+            llm.eval(prompt)
+            token = greedy()
+            times = [time.perf_counter()]
         for _ in range(n_gen - 1):
             if llama_cpp.llama_vocab_is_eog(vocab, token):
                 token = filler
