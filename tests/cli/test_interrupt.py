@@ -213,3 +213,67 @@ def test_eval_stops_and_keeps_the_finished_samples(isolated_home):
     kept = store_rows(isolated_home, "eval_results")
     assert 1 <= kept < 4
     cmd.assert_interrupted(elapsed, last_line=f"Interrupted: {kept} finished sample(s) are stored")
+
+
+# -- the mechanism, in this process ------------------------------------------------------------
+
+@pytest.fixture
+def inhouse_handler():
+    from inhouse import interrupt
+
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupt.install()
+    interrupt.reset()
+    yield interrupt
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_inside_a_ctypes_callback_is_raised_once_back_in_python(inhouse_handler, monkeypatch):
+    """The issue's case: SIGINT handled inside a callback C calls (here libc's qsort comparing
+    with a Python function) is neither swallowed by ctypes nor lost."""
+    import ctypes
+
+    swallowed = []
+    monkeypatch.setattr(sys, "unraisablehook", swallowed.append)
+    calls = []
+
+    @inhouse_handler.callback
+    def compare(a, b):
+        if not calls:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C while C code calls back
+        calls.append(1)
+        return 0
+
+    c_compare = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)(compare)
+    items = (ctypes.c_int * 1000)()
+    with pytest.raises(KeyboardInterrupt):
+        ctypes.CDLL(None).qsort(items, len(items), ctypes.sizeof(ctypes.c_int), c_compare)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:  # the helper thread raises it again within milliseconds
+            time.sleep(0.001)
+    assert swallowed == []
+    assert len(calls) > 1  # the callback kept running (C decides when to stop), without raising
+    assert inhouse_handler.requested()
+
+
+def test_outside_callbacks_it_is_pythons_own_ctrl_c(inhouse_handler):
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(2)
+
+
+def test_an_aborted_prompt_evaluation_is_an_interrupt_and_the_check_is_off_afterwards(inhouse_handler,
+                                                                                        llama_engine):
+    from inhouse.engines import llama_callbacks
+
+    llm = llama_engine._llm
+    tokens = llm.tokenize(b"def add(a, b):\n    return a + b\n" * 20)
+    llm.reset()
+    with pytest.raises(KeyboardInterrupt), llama_callbacks.abortable(llm):
+        inhouse_handler.request()  # as the SIGINT handler does
+        llm.eval(tokens)  # llama.cpp stops at its first graph node
+    inhouse_handler.reset()
+    llm.reset()
+    llm.eval(tokens)  # no abort check left behind
+    assert llm.n_tokens == len(tokens)

@@ -31,8 +31,10 @@ def _on_log(level: int, text: bytes, user_data: Any) -> None:
         line = text.decode("utf-8", errors="replace") if text else ""
         if _capture is not None:
             _capture.append(line)
-        if line.strip() and log.isEnabledFor(logging.DEBUG):
-            log.debug("%s", line.rstrip("\n"))
+        if log.isEnabledFor(logging.DEBUG):
+            for part in line.splitlines():
+                if part.strip():
+                    log.debug("%s", part)
     except BaseException:  # noqa: BLE001 - nothing may leave a ctypes callback
         interrupt.request()
 
