@@ -35,15 +35,17 @@ def _on_log(level: int, text: bytes, user_data: Any) -> None:
             for part in line.splitlines():
                 if part.strip():
                     log.debug("%s", part)
-    except BaseException:  # noqa: BLE001 - nothing may leave a ctypes callback
+    except KeyboardInterrupt:  # Python's own handler (inhouse's is not installed): nothing may leave a callback
         interrupt.request()
+    except Exception:  # noqa: BLE001 - a broken logging handler must not break a load
+        pass
 
 
 @interrupt.callback
 def _on_progress(progress: float, user_data: Any) -> bool:
     try:
         return not interrupt.requested()  # False makes llama.cpp abort the load
-    except BaseException:  # noqa: BLE001
+    except KeyboardInterrupt:
         interrupt.request()
         return False
 
@@ -52,7 +54,7 @@ def _on_progress(progress: float, user_data: Any) -> bool:
 def _on_abort(user_data: Any) -> bool:
     try:
         return interrupt.requested()  # True makes llama.cpp abort the decode
-    except BaseException:  # noqa: BLE001
+    except KeyboardInterrupt:
         interrupt.request()
         return True
 
