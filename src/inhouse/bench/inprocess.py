@@ -16,11 +16,11 @@ llama.cpp's perf counters are read for each test separately.
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from pathlib import Path
 
+from ..engines import llama_callbacks
 from ..errors import ModelLoadError
 from ..models.gguf_header import read_header
 from ..plan.settings import CACHE_TYPES
@@ -60,10 +60,10 @@ class InProcessRunner:
         return int(self.header.arch_field("context_length", 0) or 0) or 1 << 30
 
     def load(self) -> float:
-        import llama_cpp._logger
+        import llama_cpp
         from llama_cpp import Llama
 
-        llama_cpp._logger.logger.setLevel(logging.CRITICAL)
+        llama_callbacks.install()  # llama.cpp's log is not printed, and Ctrl-C works during the load
         c = self.config
         t0 = time.perf_counter()
         try:
@@ -88,7 +88,8 @@ class InProcessRunner:
         llm = self.llm
         llm.reset()
         if depth:
-            llm.eval(self._tokens(depth, seed=-depth))
+            with llama_callbacks.abortable(llm):  # Ctrl-C stops a long fill
+                llm.eval(self._tokens(depth, seed=-depth))
         self._depth = depth
 
     def rep(self, depth: int, n_prompt: int, n_gen: int, seed: int) -> Rep:
@@ -111,10 +112,11 @@ class InProcessRunner:
         llm.n_tokens = depth  # the next eval drops every cell past the depth
         llama_cpp.llama_synchronize(ctx)
         llama_cpp.llama_perf_context_reset(ctx)
-        t_start = time.perf_counter()
-        llm.eval(prompt)
-        greedy()
-        t_first = time.perf_counter()
+        with llama_callbacks.abortable(llm):  # Ctrl-C stops a long prefill; decoding runs without the check
+            t_start = time.perf_counter()
+            llm.eval(prompt)
+            greedy()
+            t_first = time.perf_counter()
         perf = llama_cpp.llama_perf_context(ctx)
         prefill_s, prefill_n = perf.t_p_eval_ms / 1000, int(perf.n_p_eval)
 

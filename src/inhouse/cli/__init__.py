@@ -1,12 +1,15 @@
 """The ``inhouse`` command line: parses arguments, calls the library, renders the result.
 
 One module per command group. Every ``InhouseError`` becomes one line on stderr and exit code 1;
-Ctrl-C exits 130. Nothing here computes a figure: the library does, and the CLI only shows it.
+Ctrl-C, at any moment (llama.cpp loading or decoding included, see ``inhouse.interrupt``), stops
+the command, prints "Interrupted." (a command that keeps finished results says which) and exits
+130. Nothing here computes a figure: the library does, and the CLI only shows it.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
@@ -14,7 +17,22 @@ from .. import __version__
 from ..errors import InhouseError
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def interrupted(message: str = "Interrupted.") -> NoReturn:
+    """End the command after Ctrl-C: one line on stderr, exit 130."""
+    click.echo(message, err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 class InhouseGroup(click.Group):
+    def make_context(self, *args, **kwargs) -> click.Context:  # type: ignore[override]
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            interrupted()
+
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
@@ -22,8 +40,7 @@ class InhouseGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            interrupted()
 
 
 @click.group(cls=InhouseGroup)
@@ -48,4 +65,7 @@ _register()
 
 
 def main() -> None:
+    from .. import interrupt
+
+    interrupt.install()
     cli()

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
+
+
+@contextmanager
+def _end_line_on_interrupt(streamed):
+    """After Ctrl-C, end the reply's line so that "Interrupted." starts a line of its own."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if streamed():
+            click.echo()
+        raise
 
 
 @click.command()
@@ -34,7 +46,7 @@ def chat(prompt, model, endpoint, api_key, system, max_tokens, temperature, ctx,
     started = first = last = None
     usage = None
     n_pieces = 0
-    with engine:
+    with engine, _end_line_on_interrupt(lambda: n_pieces > 0):
         for ev in engine.generate(request):
             if isinstance(ev, Started):
                 started = ev.t

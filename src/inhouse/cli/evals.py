@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import click
 
 from ..errors import InhouseError, UnsupportedFeature
+from . import interrupted
 from ._render import console, echo_json
 
 
@@ -120,12 +122,20 @@ def eval_(suite, model, endpoint, api_key, samples, category, limit, max_tokens,
             if think is not None and engine.thinking_switch is False:
                 raise UnsupportedFeature(f"{label}'s chat template has no thinking switch (enable_thinking): "
                                          "leave --thinking out for this model.")
-            with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
-                          TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
-                task_id = bar.add_task("eval", total=len(tasks) * samples)
-                run = run_eval(engine, tasks, model=label, suite=suite, samples=samples, max_tokens=max_tokens,
-                               parallel=parallel, store=store, resume=resume, thinking=think,
-                               progress=lambda: bar.advance(task_id), sandbox=not no_sandbox)
+            # the run's id is chosen here, so that Ctrl-C can say where its finished rows are
+            run_id = resume or uuid.uuid4().hex[:12]
+            try:
+                with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
+                              TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
+                    task_id = bar.add_task("eval", total=len(tasks) * samples)
+                    run = run_eval(engine, tasks, model=label, suite=suite, samples=samples,
+                                   max_tokens=max_tokens, parallel=parallel, store=store, resume=resume,
+                                   eval_id=run_id, thinking=think, progress=lambda: bar.advance(task_id),
+                                   sandbox=not no_sandbox)
+            except KeyboardInterrupt:
+                kept = len(store.eval_results(run_id))
+                interrupted(f"Interrupted: {kept} finished sample(s) are stored (run {run_id}; "
+                            f"--resume {run_id} continues it).")
     summary = summarize(run.rows)
     if as_json:
         return echo_json({"eval_id": run.eval_id, "model": label, "suite": suite, "thinking": thinking, **summary,

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
+from .. import interrupt
 from ..errors import ContextOverflow, EngineError, ModelLoadError, UnsupportedFeature
 from ..models.gguf_header import read_header
 from ._tags import TagSplitter
@@ -109,17 +110,16 @@ class LlamaCppEngine(Engine):
         kwargs: dict[str, Any] = {}
         if flash_attn is not None:
             kwargs["flash_attn"] = flash_attn
-        import logging
         import time
+
+        from . import llama_callbacks
 
         t0 = time.perf_counter()
         try:
-            import llama_cpp._logger
             from llama_cpp import Llama
 
-            # verbose=False still lets llama.cpp's warnings through; inhouse reports what matters.
-            llama_cpp._logger.logger.setLevel(logging.CRITICAL)
-
+            # llama.cpp's log goes to inhouse's callback, which prints nothing and keeps Ctrl-C working
+            llama_callbacks.install()
             self._llm = Llama(
                 model_path=self.model_path,
                 n_ctx=self.n_ctx,
@@ -131,6 +131,8 @@ class LlamaCppEngine(Engine):
                 **kwargs,
             )
         except (ValueError, RuntimeError, OSError) as exc:
+            if interrupt.requested():
+                interrupt.deliver()  # the load failed because it was interrupted
             raise ModelLoadError(
                 f"llama.cpp could not load {self.model_path} ({exc}). The file may be damaged, "
                 "of an architecture this llama.cpp does not know, or too large for free memory: "
@@ -194,6 +196,8 @@ class LlamaCppEngine(Engine):
     def _generate(self, request: ChatRequest) -> Iterator[Event]:
         import llama_cpp
 
+        from . import llama_callbacks
+
         llm = self._llm
         prompt, template_stops, opens_think = self._render(request)
         if len(prompt) >= self.n_ctx:
@@ -220,10 +224,16 @@ class LlamaCppEngine(Engine):
         n_reasoning = 0
         finish = "length"
         calls: list[ToolCall] = []
+        # Ctrl-C may abort the prompt's evaluation (one call, seconds for a long prompt); decoded
+        # tokens hand control back to Python one by one, and run without the per-node check.
+        interrupt.reset()
+        llama_callbacks.set_abort(llm, True)
         try:
             gen = llm.generate(prompt, temp=request.temperature, top_k=40, top_p=0.95, min_p=0.05)
             for token in gen:
                 t = now()
+                if n_generated == 0:
+                    llama_callbacks.set_abort(llm, False)
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     finish = "stop"
                     break
@@ -249,7 +259,11 @@ class LlamaCppEngine(Engine):
         except KeyboardInterrupt:
             raise
         except RuntimeError as exc:
+            if interrupt.requested():
+                interrupt.deliver()  # the decode was aborted on Ctrl-C
             raise EngineError(f"llama.cpp failed while generating: {exc}") from exc
+        finally:
+            llama_callbacks.set_abort(llm, False)
         t = now()
         for kind, text in splitter.flush():
             yield from self._events(kind, text, t, pending_tokens, calls)

@@ -76,7 +76,7 @@ def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: 
 def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int = 1, max_tokens: int = 512,
              temperature: float | None = None, parallel: int = 1, store=None, resume: str | None = None,
              thinking: bool | None = None, progress: Callable[[], None] | None = None,
-             sandbox: bool = True) -> EvalRun:
+             sandbox: bool = True, eval_id: str | None = None) -> EvalRun:
     """Every task x sample; each scored row is stored at once. With ``resume``, rows already
     stored under that id are kept and skipped. ``parallel`` > 1 sends that many requests at a time
     (for server engines; an in-process engine serializes them anyway). Model-written code runs in
@@ -85,7 +85,7 @@ def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int 
     if sandbox and any(runs_code(t) for t in tasks):
         require_isolation()
     isolation = "auto" if sandbox else "rlimits"
-    run = EvalRun(eval_id=resume) if resume else EvalRun()
+    run = EvalRun(eval_id=resume or eval_id) if (resume or eval_id) else EvalRun()
     done = set()
     if resume and store is not None:
         for row in store.eval_results(resume):

@@ -2,14 +2,13 @@
 
 llama.cpp reports every buffer it allocates in its log ("CPU_Mapped model buffer size = 92.10
 MiB", "CPU KV buffer size = ...", "CPU compute buffer size = ..."). There is no C API for these
-figures in the pinned version, so inhouse installs its own log callback for the duration of one
-load, collects the lines, and parses them. The figures are printed with two decimals in MiB, so
+figures in the pinned version, so inhouse collects what llama.cpp logs during one load (its log
+callback, ``engines.llama_callbacks``) and parses it. The figures are printed with two decimals in MiB, so
 each is exact to within 0.005 MiB.
 """
 
 from __future__ import annotations
 
-import ctypes
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -101,26 +100,22 @@ def observe_load(model_path: str | Path, settings: LoadSettings | None = None, *
     compute buffers are really allocated.
     """
     import llama_cpp
-    from llama_cpp import _logger
+
+    from ..engines import llama_callbacks
 
     s = settings or LoadSettings()
-    lines: list[str] = []
-
-    @llama_cpp.llama_log_callback
-    def collect(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        lines.append(text.decode("utf-8", errors="replace"))
-
-    with _lock:
+    with _lock, llama_callbacks.capture() as lines:
         llama_cpp.llama_backend_init()
-        llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
         model = ctx = None
         try:
             mp = llama_cpp.llama_model_default_params()
             mp.n_gpu_layers = s.n_gpu_layers
             mp.use_extra_bufts = s.repack
             mp.load_mode = llama_cpp.LLAMA_LOAD_MODE_MMAP if use_mmap else llama_cpp.LLAMA_LOAD_MODE_NONE
+            mp.progress_callback = llama_callbacks.progress_callback()  # Ctrl-C aborts the load
             model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), mp)
             if not model:
+                _raise_if_interrupted()
                 raise ModelLoadError(f"llama.cpp could not load {model_path}: {_last_error(lines)}")
             cp = llama_cpp.llama_context_default_params()
             cp.n_ctx = s.n_ctx
@@ -142,9 +137,16 @@ def observe_load(model_path: str | Path, settings: LoadSettings | None = None, *
                 llama_cpp.llama_free(ctx)
             if model:
                 llama_cpp.llama_model_free(model)
-            llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
     joined = "".join(lines).splitlines()
     return parse_buffer_log(joined)
+
+
+def _raise_if_interrupted() -> None:
+    """A load the progress callback stopped on Ctrl-C is an interrupt, not a broken file."""
+    from .. import interrupt
+
+    if interrupt.requested():
+        interrupt.deliver()
 
 
 def _last_error(lines: list[str]) -> str:
