@@ -25,7 +25,7 @@ def serve(config_path, host, port, api_key, ledger) -> None:
     ANTHROPIC_BASE_URL=http://127.0.0.1:8765 claude
     """
     from ..gateway import app as gw
-    from ..gateway.config import default_config, load_config
+    from ..gateway.config import ConfigWatcher, default_config, load_config
 
     config = load_config(config_path) if config_path else default_config()
     host = host or config.server.host
@@ -39,7 +39,9 @@ def serve(config_path, host, port, api_key, ledger) -> None:
     servers = gw.start_local_servers(config)
     try:
         gateway = gw.Gateway(config, api_key=api_key, ledger=led,
-                             backend_urls={name: s.url for name, s in servers.items()})
+                             backend_urls={name: s.url for name, s in servers.items()},
+                             local_models={name: s.alias for name, s in servers.items()},
+                             watcher=ConfigWatcher(config_path, config=config) if config_path else None)
         names = ", ".join(f"{b.name} ({b.kind})" for b in config.backends)
         click.echo(f"inhouse serve: http://{host}:{port}  backends: {names}", err=True)
         gw.run(gateway, host, port)

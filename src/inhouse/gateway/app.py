@@ -70,6 +70,7 @@ class Gateway:
 
     def __init__(self, config: Any, *, api_key: str | None = None, ledger: Any = None,
                  backend_urls: dict[str, str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+                 local_models: dict[str, str] | None = None, watcher: Any = None,
                  probe_interval_s: float = 10.0) -> None:
         from .backends import BackendState
 
@@ -79,6 +80,8 @@ class Gateway:
         self.max_body_bytes = max_body_bytes
         self.probe_interval_s = probe_interval_s
         self.urls: dict[str, str] = dict(backend_urls or {})
+        self.local_models: dict[str, str] = dict(local_models or {})  # managed backend -> its model alias
+        self.watcher = watcher
         self.states = {b.name: BackendState(b.name) for b in config.backends}
         self.sticky = StickySessions()
         self.upstream = Upstream()
@@ -115,9 +118,14 @@ class Gateway:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self._tasks.append(asyncio.create_task(self._probe_loop()))
+        if self.watcher is not None:
+            self.watcher.on_change = self.set_config
+            self.watcher.start()
         try:
             yield
         finally:
+            if self.watcher is not None:
+                await self.watcher.stop()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -271,7 +279,7 @@ class Gateway:
                                   headers)
 
     def _backend_body(self, parsed: ParsedRequest, backend: Any, bproto: str) -> dict[str, Any]:
-        model = getattr(backend, "model", None) or parsed.model
+        model = getattr(backend, "model", None) or self.local_models.get(backend.name) or parsed.model
         if bproto == parsed.protocol:
             body = dict(parsed.body)
         elif parsed.protocol == "anthropic":
@@ -378,7 +386,7 @@ class Gateway:
             if url is None:
                 continue
             bproto = backend_protocol(backend.kind)
-            model = getattr(backend, "model", None) or parsed.model
+            model = getattr(backend, "model", None) or self.local_models.get(name) or parsed.model
             if bproto == "anthropic":
                 target, payload = endpoint(url, bproto, "/count_tokens"), {**body, "model": model}
             else:
@@ -434,7 +442,9 @@ class Gateway:
             state = self.states[b.name]
             backends[b.name] = {"kind": b.kind, "url": self.url_of(b), "model": getattr(b, "model", None),
                                 "available": state.available(now), **_state_dict(state, now)}
-        return {"status": "ok", "backends": backends, "ledger_errors": self.ledger_errors,
+        config_error = getattr(self.watcher, "error", None) if self.watcher is not None else None
+        return {"status": "ok", "backends": backends, "config_error": config_error,
+                "ledger_errors": self.ledger_errors,
                 "uptime_s": round(time.time() - self.started, 3)}
 
     async def health(self, request: Request) -> Response:
@@ -576,7 +586,8 @@ def start_local_servers(config: Any) -> dict[str, Any]:
     try:
         for b in config.backends:
             if b.kind == "local" and not getattr(b, "url", None):
-                server = LocalServer(_gguf_path(b.gguf), ctx=b.ctx or 2048, alias=b.model or b.name)
+                alias = b.model or _model_alias(b.gguf)
+                server = LocalServer(_gguf_path(b.gguf), ctx=b.ctx or 2048, alias=alias)
                 server.start()
                 started[b.name] = server
     except BaseException:
@@ -588,6 +599,15 @@ def start_local_servers(config: Any) -> dict[str, Any]:
 def stop_local_servers(servers: dict[str, Any]) -> None:
     for server in servers.values():
         server.stop()
+
+
+def _model_alias(gguf: str | None) -> str:
+    from pathlib import Path
+
+    from ..models.defaults import DEFAULT_MODEL, PYPI_MODELS
+
+    gguf = gguf or DEFAULT_MODEL
+    return gguf if gguf in PYPI_MODELS else Path(gguf).stem
 
 
 def _gguf_path(name: str | None) -> str:

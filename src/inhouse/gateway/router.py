@@ -56,9 +56,9 @@ def session_key(protocol: str, body: Mapping[str, Any], headers: Mapping[str, st
 
 
 def match_route(model: str, routes: Sequence[Any]) -> Any:
-    """The first route whose ``match`` glob matches ``model`` (case-sensitive), else ``NoRoute``."""
+    """The first route whose ``match`` glob matches ``model`` (case-insensitive), else ``NoRoute``."""
     for route in routes:
-        if fnmatch.fnmatchcase(model, route.match):
+        if fnmatch.fnmatchcase(model.lower(), route.match.lower()):
             return route
     patterns = ", ".join(repr(r.match) for r in routes) or "none"
     raise NoRoute(f"no route for model {model!r} (routes: {patterns}); add a [[route]] whose match covers it")
