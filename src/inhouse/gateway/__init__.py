@@ -1,0 +1,1 @@
+"""``inhouse serve``: a local-first gateway speaking the OpenAI and Anthropic APIs."""
