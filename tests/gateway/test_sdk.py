@@ -75,13 +75,13 @@ def test_openai_sdk_streamed_tool_call(oai):
 
 
 def test_anthropic_sdk_plain_and_stream(ant):
-    msg = ant.messages.create(model="claude-sonnet-4-5", max_tokens=8,
+    msg = ant.messages.create(model="claude-sonnet-5", max_tokens=8,
                               messages=[{"role": "user", "content": "Say hello."}])
     assert msg.type == "message" and msg.role == "assistant"
     assert msg.content[0].type == "text" and msg.content[0].text.strip()
     assert msg.stop_reason in ("end_turn", "max_tokens")
     assert msg.usage.input_tokens > 0 and 0 < msg.usage.output_tokens <= 8
-    with ant.messages.stream(model="claude-sonnet-4-5", max_tokens=8,
+    with ant.messages.stream(model="claude-sonnet-5", max_tokens=8,
                              messages=[{"role": "user", "content": "Say hello."}]) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
@@ -92,7 +92,7 @@ def test_anthropic_sdk_plain_and_stream(ant):
 @pytest.mark.parametrize("streaming", [False, True])
 def test_anthropic_sdk_tool_round_trip(ant, streaming):
     messages = [{"role": "user", "content": ASK}]
-    kwargs = dict(model="claude-sonnet-4-5", max_tokens=40, tools=[WEATHER_ANTHROPIC],
+    kwargs = dict(model="claude-sonnet-5", max_tokens=40, tools=[WEATHER_ANTHROPIC],
                   tool_choice={"type": "tool", "name": "get_weather"})
     if streaming:
         with ant.messages.stream(messages=messages, **kwargs) as stream:
@@ -105,14 +105,14 @@ def test_anthropic_sdk_tool_round_trip(ant, streaming):
     messages += [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in msg.content]},
                  {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id,
                                                "content": "Sunny, 21 C"}]}]
-    final = ant.messages.create(model="claude-sonnet-4-5", max_tokens=12, messages=messages,
+    final = ant.messages.create(model="claude-sonnet-5", max_tokens=12, messages=messages,
                                 tools=[WEATHER_ANTHROPIC])
     assert final.stop_reason in ("end_turn", "max_tokens", "tool_use")
     assert final.content
 
 
 def test_anthropic_count_tokens_is_the_backends_prompt_count(ant, oai):
-    counted = ant.messages.count_tokens(model="claude-sonnet-4-5",
+    counted = ant.messages.count_tokens(model="claude-sonnet-5",
                                         messages=[{"role": "user", "content": "Say hello."}])
     direct = oai.chat.completions.create(model="x", max_tokens=1, messages=[{"role": "user", "content": "Say hello."}])
     assert counted.input_tokens == direct.usage.prompt_tokens > 0

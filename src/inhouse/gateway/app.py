@@ -287,6 +287,8 @@ class Gateway:
         else:
             body = translate.openai_to_anthropic_request(parsed.body)
         body["model"] = model
+        if backend.kind == "local":
+            body["messages"] = [_plain_content(m) for m in body.get("messages") or []]
         return body
 
     async def _relay(self, request: Request, row: dict[str, Any], t0: float, parsed: ParsedRequest,
@@ -511,6 +513,19 @@ class Gateway:
         table = PriceTable.shipped().with_overrides(getattr(self.config, "prices", None) or {})
         usd = cost(model, prompt, completion, table)
         return usd, (usd if row.get("kind") == "local" else (0.0 if usd is not None else None))
+
+
+def _plain_content(message: Any) -> Any:
+    """For local servers, whose chat templates concatenate ``content`` as a string: None becomes ""
+    and a list of text parts one string (other parts are left for the server to judge)."""
+    if not isinstance(message, dict):
+        return message
+    content = message.get("content")
+    if content is None:
+        return {**message, "content": ""}
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        return {**message, "content": "".join(str(p.get("text", "")) for p in content)}
+    return message
 
 
 def translate_tools(parsed: ParsedRequest) -> list[dict] | None:
