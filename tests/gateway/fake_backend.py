@@ -110,7 +110,11 @@ def _anthropic_events() -> list[bytes]:
                ev("message_stop", {"type": "message_stop"})])
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 refuses a burst of 100 connections
+
+
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server = Server(("127.0.0.1", int(sys.argv[1])), Handler)
     server.daemon_threads = True
     server.serve_forever()

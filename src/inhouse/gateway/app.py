@@ -83,6 +83,7 @@ class Gateway:
         self.local_models: dict[str, str] = dict(local_models or {})  # managed backend -> its model alias
         self.watcher = watcher
         self.states = {b.name: BackendState(b.name) for b in config.backends}
+        self.down_reason: dict[str, str] = {}  # why a backend last failed (probes only clear unreachable ones)
         self.sticky = StickySessions()
         self.upstream = Upstream()
         self.recent: deque[dict[str, Any]] = deque(maxlen=20)
@@ -138,8 +139,9 @@ class Gateway:
             for b in list(self.config.backends):
                 state = self.states.get(b.name)
                 url = self.url_of(b)
-                if state is None or url is None or state.available(time.monotonic()):
-                    continue
+                if state is None or url is None or state.available(time.monotonic()) \
+                        or self.down_reason.get(b.name) not in ("refused", "offline", "timeout"):
+                    continue  # a rate-limited or erroring backend waits out its cooldown / Retry-After
                 base = url.rstrip("/")
                 base = base if base.endswith("/v1") else base + "/v1"
                 try:
@@ -262,6 +264,7 @@ class Gateway:
                     first_byte_timeout_s=float(getattr(backend, "first_byte_timeout_s", None) or 60))
             except UpstreamFailure as exc:
                 last = exc
+                self.down_reason[name] = exc.reason
                 self.states[name].record_failure(str(exc), time.monotonic(), retry_after=exc.retry_after)
                 row["fallbacks"].append({"backend": name, "reason": exc.reason, "status": exc.status,
                                          "retry_after": exc.retry_after, "error": str(exc)})
