@@ -209,7 +209,7 @@ def test_100_concurrent_requests_all_answered_and_health_stays_up(gateway):
     async def main():
         async with httpx.AsyncClient(timeout=60) as client:
             async def one(i):
-                r = await client.post(gateway["url"] + "/v1/chat/completions", json={
+                r = await client.post(gateway["url"] + "/v1/chat/completions", headers={"x-session-id": "burst"}, json={
                     "model": "good", "stream": i % 2 == 0, "messages": [{"role": "user", "content": "hi"}]})
                 return r.status_code
             statuses = await asyncio.gather(*(one(i) for i in range(100)))
@@ -217,6 +217,36 @@ def test_100_concurrent_requests_all_answered_and_health_stays_up(gateway):
             return statuses, health.status_code
     statuses, health = asyncio.run(main())
     assert statuses == [200] * 100 and health == 200
+    rows = [r for r in _ledger_rows(gateway) if r["session"] == "h:burst"]
+    assert len(rows) == 100 and {r["status"] for r in rows} == {"ok"}
+    assert all((r["prompt_tokens"], r["completion_tokens"], r["tokens_counted"]) == (7, 4, "backend") for r in rows)
+
+
+def _ledger_rows(gateway) -> list[dict]:
+    import sqlite3
+
+    with sqlite3.connect(gateway["home"] / "inhouse.db") as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM gateway_requests ORDER BY created_at")]
+
+
+@pytest.mark.parametrize("model,backend,reason", [("refused", "refused", "refused"), ("limited", "limited", "rate-limited"),
+                                                  ("broken", "broken", "http-5xx"), ("stalled", "stalled", "timeout")])
+def test_the_ledger_says_why_each_fallback_happened(gateway, model, backend, reason):
+    rows = [r for r in _ledger_rows(gateway) if r["requested_model"] == model and r["status"] == "fallback-ok"]
+    assert rows, f"no fallback-ok row for {model}"
+    fallbacks = json.loads(rows[0]["fallbacks_json"])
+    assert rows[0]["backend"] == "good" and fallbacks[0]["backend"] == backend and fallbacks[0]["reason"] == reason
+    if reason == "rate-limited":
+        assert fallbacks[0]["retry_after"] == 30
+
+
+def test_the_ledger_has_the_mid_stream_failures_and_rejections(gateway):
+    rows = _ledger_rows(gateway)
+    died = [r for r in rows if r["requested_model"] in ("dies", "claude-dies") and r["backend"] in ("dying", "dying-anthropic")]
+    assert {r["status"] for r in died} == {"error"} and all("mid-stream" in r["error"] or "end marker" in r["error"]
+                                                            for r in died)
+    assert len(died) == 2
 
 
 # ---- bad input: a 4xx in the client's protocol, and the gateway stays up ---------------------------
@@ -252,3 +282,9 @@ def test_anthropic_sdk_maps_gateway_errors(gateway):
     with anthropic.Anthropic(base_url=gateway["url"], api_key="unused", max_retries=0) as client:
         with pytest.raises(anthropic.NotFoundError, match="no route"):
             client.messages.create(model="no-such-model", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+
+
+def test_the_ledger_has_a_row_for_each_rejection(gateway):  # runs after the bad-input tests above
+    statuses = [r["http_status"] for r in _ledger_rows(gateway) if r["status"] == "rejected"]
+    for status in (400, 404, 413, 415):
+        assert status in statuses

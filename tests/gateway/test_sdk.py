@@ -116,3 +116,28 @@ def test_anthropic_count_tokens_is_the_backends_prompt_count(ant, oai):
                                         messages=[{"role": "user", "content": "Say hello."}])
     direct = oai.chat.completions.create(model="x", max_tokens=1, messages=[{"role": "user", "content": "Say hello."}])
     assert counted.input_tokens == direct.usage.prompt_tokens > 0
+
+
+def test_ledger_rows_for_the_local_backend(default_gateway, ant):
+    import sqlite3
+
+    from inhouse.gateway.prices import cost
+
+    ant.messages.create(model="claude-sonnet-4-6", max_tokens=6, messages=[{"role": "user", "content": "Ledger?"}])
+    with ant.messages.stream(model="claude-sonnet-4-6", max_tokens=6,
+                             messages=[{"role": "user", "content": "Ledger stream?"}]) as stream:
+        streamed_text = "".join(stream.text_stream)
+    with sqlite3.connect(default_gateway["home"] / "inhouse.db") as conn:
+        conn.row_factory = sqlite3.Row
+        rows = [dict(r) for r in conn.execute("SELECT * FROM gateway_requests WHERE requested_model = ? "
+                                              "ORDER BY created_at", ("claude-sonnet-4-6",))]
+    plain, streamed = rows[-2], rows[-1]
+    for row in (plain, streamed):
+        assert (row["backend"], row["kind"], row["status"], row["client_protocol"]) == ("local", "local", "ok", "anthropic")
+        assert 0 < row["ttft_s"] <= row["duration_s"]
+        assert row["saved_usd"] == pytest.approx(cost("claude-sonnet-4-6", row["prompt_tokens"], row["completion_tokens"]))
+        assert row["saved_usd"] == row["cost_usd"] > 0
+    assert plain["tokens_counted"] == "backend" and 0 < plain["completion_tokens"] <= 6
+    # llama_cpp.server streams no usage: the model's own tokenizer counted the streamed reply
+    assert streamed["tokens_counted"] == "local tokenizer" and streamed["prompt_tokens"] > 0
+    assert streamed_text and 0 < streamed["completion_tokens"] <= 8

@@ -41,6 +41,7 @@ def serve(config_path, host, port, api_key, ledger) -> None:
         gateway = gw.Gateway(config, api_key=api_key, ledger=led,
                              backend_urls={name: s.url for name, s in servers.items()},
                              local_models={name: s.alias for name, s in servers.items()},
+                             local_paths={name: s.gguf_path for name, s in servers.items()},
                              watcher=ConfigWatcher(config_path, config=config) if config_path else None)
         names = ", ".join(f"{b.name} ({b.kind})" for b in config.backends)
         click.echo(f"inhouse serve: http://{host}:{port}  backends: {names}", err=True)

@@ -70,7 +70,8 @@ class Gateway:
 
     def __init__(self, config: Any, *, api_key: str | None = None, ledger: Any = None,
                  backend_urls: dict[str, str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-                 local_models: dict[str, str] | None = None, watcher: Any = None,
+                 local_models: dict[str, str] | None = None, local_paths: dict[str, str] | None = None,
+                 watcher: Any = None,
                  probe_interval_s: float = 10.0) -> None:
         from .backends import BackendState
 
@@ -81,6 +82,7 @@ class Gateway:
         self.probe_interval_s = probe_interval_s
         self.urls: dict[str, str] = dict(backend_urls or {})
         self.local_models: dict[str, str] = dict(local_models or {})  # managed backend -> its model alias
+        self.local_paths: dict[str, str] = dict(local_paths or {})  # managed backend -> its GGUF (tokenizer)
         self.watcher = watcher
         self.states = {b.name: BackendState(b.name) for b in config.backends}
         self.down_reason: dict[str, str] = {}  # why a backend last failed (probes only clear unreachable ones)
@@ -270,6 +272,7 @@ class Gateway:
                                          "retry_after": exc.retry_after, "error": str(exc)})
                 continue
             row["backend"], row["backend_model"] = name, upstream_body.get("model")
+            row["_messages"], row["_tools"] = upstream_body.get("messages"), upstream_body.get("tools")
             row["kind"] = "local" if backend.kind == "local" else "cloud"
             return await self._relay(request, row, t0, parsed, backend, bproto, opened)
         status = 429 if last is not None and last.status == 429 and all(
@@ -364,7 +367,22 @@ class Gateway:
             await opened.aclose()
             row["tool_repairs"] = relay.repaired
             row["error"] = error
-            self._finish(row, t0, status, 200, relay.usage)
+            usage = relay.usage
+            if status != "client-closed" and usage.completion_tokens is None and backend.name in self.local_paths:
+                usage = await self._count_locally(backend.name, row.get("_messages"), "".join(relay.streamed_text),
+                                                  row.get("_tools"))
+            self._finish(row, t0, status, 200, usage)
+
+    async def _count_locally(self, name: str, messages: Any, text: str, tools: Any) -> Usage:
+        """Counts with the local model's own tokenizer when its server sent no usage."""
+        from .tokens import count_usage
+
+        try:
+            counts = await asyncio.to_thread(count_usage, self.local_paths[name], messages, text, tools=tools)
+        except Exception:  # noqa: BLE001 - no count rather than a wrong one
+            return Usage()
+        return Usage(counts.prompt_tokens, counts.completion_tokens, counts.reasoning_tokens,
+                     counted_by=counts.tokens_counted or "backend")
 
     async def count_tokens(self, request: Request) -> Response:
         """Anthropic ``count_tokens``: forwarded to an Anthropic backend; otherwise the exact prompt
@@ -497,8 +515,12 @@ class Gateway:
         row.update(status=status, http_status=http_status, duration_s=time.perf_counter() - t0,
                    prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                    reasoning_tokens=usage.reasoning_tokens,
-                   tokens_counted="backend" if usage.prompt_tokens is not None else None)
+                   tokens_counted=usage.counted_by if any(
+                       v is not None for v in (usage.prompt_tokens, usage.completion_tokens,
+                                               usage.reasoning_tokens)) else None)
         row["cost_usd"], row["saved_usd"] = self._cost(row)
+        for private in ("_messages", "_tools"):  # content never leaves this function
+            row.pop(private, None)
         self.recent.append(row)
         if self.ledger is not None:
             try:
@@ -556,8 +578,7 @@ def _state_dict(state: Any, now: float) -> dict[str, Any]:
 def to_ledger_row(row: dict[str, Any]) -> Any:
     from .ledger import LedgerRow
 
-    values = {**row, "reasons_json": json.dumps(row.get("reasons") or []),
-              "fallbacks_json": json.dumps(row.get("fallbacks") or [])}
+    values = {**row, "reasons": list(row.get("reasons") or []), "fallbacks": list(row.get("fallbacks") or [])}
     names = {f.name for f in dataclasses.fields(LedgerRow)}
     return LedgerRow(**{k: v for k, v in values.items() if k in names})
 

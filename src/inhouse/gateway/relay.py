@@ -17,6 +17,7 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     reasoning_tokens: int | None = None
+    counted_by: str = "backend"   # or "local tokenizer"
 
     def take_openai(self, usage: dict[str, Any] | None) -> None:
         if not isinstance(usage, dict):
