@@ -46,6 +46,7 @@ class TokenCounter:
             llama_cpp.llama_backend_init()
             params = llama_cpp.llama_model_default_params()
             params.vocab_only = True
+            params.use_mmap = False  # were weights ever loaded, they would show in RSS, not hide in a map
             self._model = _internals.LlamaModel(path_model=self.model_path, params=params, verbose=False)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(
