@@ -20,7 +20,6 @@ import shutil
 import sys
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -268,7 +267,7 @@ def plan_local(gguf: str | None = None, ctx: int | None = None, cache_type_k: st
 
 # --- the server --------------------------------------------------------------------------------
 
-_LIVE: "weakref.WeakSet[LocalServer]" = weakref.WeakSet()
+_LIVE: set["LocalServer"] = set()  # started and not stopped: stopped at interpreter exit
 
 
 @atexit.register
