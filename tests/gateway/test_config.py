@@ -14,6 +14,7 @@ from inhouse.gateway.config import (
     DEFAULT_PORT,
     BackendConfig,
     ConfigWatcher,
+    backend_changes,
     RouteConfig,
     default_config,
     load_config,
@@ -111,6 +112,14 @@ def test_defaults():
     assert only_backends.routes == (RouteConfig("*", ("a", "b")),)
     assert only_backends.backend("b").url == "https://api.openai.com"
     assert parse_config('[[backend]]\nname="l"\nkind="local"\n').backend("l").gguf == DEFAULT_MODEL
+
+
+def test_backend_changes_say_what_a_reload_must_start_stop_or_restart():
+    old = parse_config(FULL)
+    new = parse_config(FULL.replace('model = "qwen2.5-coder:7b"', 'model = "qwen2.5-coder:14b"')
+                       .replace('name = "cloud"', 'name = "cloud2"').replace('"local", "cloud"', '"local", "cloud2"'))
+    assert backend_changes(old, new) == (["cloud2"], ["cloud"], ["ollama"])
+    assert backend_changes(old, parse_config(FULL)) == ([], [], [])
 
 
 def _err(text: str) -> str:

@@ -38,10 +38,10 @@ def serve(config_path, host, port, api_key, ledger) -> None:
     click.echo("Starting local backends...", err=True)
     servers = gw.start_local_servers(config)
     try:
-        gateway = gw.Gateway(config, api_key=api_key, ledger=led,
-                             backend_urls={name: s.url for name, s in servers.items()},
+        gateway = gw.Gateway(config, api_key=api_key, ledger=led, local_servers=servers,
+                             backend_urls={name: s.endpoint for name, s in servers.items()},
                              local_models={name: s.alias for name, s in servers.items()},
-                             local_paths={name: s.gguf_path for name, s in servers.items()},
+                             local_paths={name: str(s.plan.path) for name, s in servers.items()},
                              watcher=ConfigWatcher(config_path, config=config) if config_path else None)
         names = ", ".join(f"{b.name} ({b.kind})" for b in config.backends)
         click.echo(f"inhouse serve: http://{host}:{port}  backends: {names}", err=True)

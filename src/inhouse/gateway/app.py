@@ -71,7 +71,7 @@ class Gateway:
     def __init__(self, config: Any, *, api_key: str | None = None, ledger: Any = None,
                  backend_urls: dict[str, str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                  local_models: dict[str, str] | None = None, local_paths: dict[str, str] | None = None,
-                 watcher: Any = None,
+                 watcher: Any = None, local_servers: dict[str, Any] | None = None,
                  probe_interval_s: float = 10.0) -> None:
         from .backends import BackendState
 
@@ -84,7 +84,8 @@ class Gateway:
         self.local_models: dict[str, str] = dict(local_models or {})  # managed backend -> its model alias
         self.local_paths: dict[str, str] = dict(local_paths or {})  # managed backend -> its GGUF (tokenizer)
         self.watcher = watcher
-        self.states = {b.name: BackendState(b.name) for b in config.backends}
+        self.local_servers: dict[str, Any] = dict(local_servers or {})
+        self.states = {b.name: BackendState.from_config(b) for b in config.backends}
         self.down_reason: dict[str, str] = {}  # why a backend last failed (probes only clear unreachable ones)
         self.sticky = StickySessions()
         self.upstream = Upstream()
@@ -113,7 +114,7 @@ class Gateway:
         from .backends import BackendState
 
         self.config = config
-        self.states = {b.name: self.states.get(b.name) or BackendState(b.name) for b in config.backends}
+        self.states = {b.name: self.states.get(b.name) or BackendState.from_config(b) for b in config.backends}
 
     def url_of(self, backend: Any) -> str | None:
         return getattr(backend, "url", None) or self.urls.get(backend.name)
@@ -138,6 +139,11 @@ class Gateway:
         """Background health probes: a backend that is down is probed until it answers again."""
         while True:
             await asyncio.sleep(self.probe_interval_s)
+            for name, server in list(self.local_servers.items()):
+                try:
+                    await server.asupervise()  # restarts a local server that died on its own
+                except Exception as exc:  # noqa: BLE001 - it stays down; /health says why
+                    self.states[name].record_failure(str(exc), now=time.monotonic())
             for b in list(self.config.backends):
                 state = self.states.get(b.name)
                 url = self.url_of(b)
@@ -267,7 +273,7 @@ class Gateway:
             except UpstreamFailure as exc:
                 last = exc
                 self.down_reason[name] = exc.reason
-                self.states[name].record_failure(str(exc), time.monotonic(), retry_after=exc.retry_after)
+                self.states[name].record_failure(str(exc), retry_after_s=exc.retry_after, now=time.monotonic())
                 row["fallbacks"].append({"backend": name, "reason": exc.reason, "status": exc.status,
                                          "retry_after": exc.retry_after, "error": str(exc)})
                 continue
@@ -316,7 +322,7 @@ class Gateway:
                 raw = await opened.read_all()
             except Exception as exc:  # noqa: BLE001
                 await opened.aclose()
-                self.states[name].record_failure(str(exc), time.monotonic())
+                self.states[name].record_failure(str(exc), now=time.monotonic())
                 return self._finish_error(row, t0, client, 502, f"backend {name} failed while answering: {exc}")
             await opened.aclose()
             try:
@@ -358,7 +364,7 @@ class Gateway:
                     yield tail
             else:
                 status = "error"
-                self.states[backend.name].record_failure(error, time.monotonic())
+                self.states[backend.name].record_failure(error, now=time.monotonic())
                 yield translate.stream_error_event(relay.client, error)
         except (asyncio.CancelledError, GeneratorExit):
             status, error = "client-closed", "the client closed the connection"
@@ -618,17 +624,15 @@ def check_bind(host: str, api_key: str | None) -> None:
 
 
 def start_local_servers(config: Any) -> dict[str, Any]:
-    """Start a supervised server for each local backend without a URL; all or none are left running."""
-    from .backends import LocalServer
+    """Start a supervised server for each managed local backend (settings ``inhouse fit`` says fit);
+    all or none are left running."""
+    from .backends import local_server_for
 
     started: dict[str, Any] = {}
     try:
         for b in config.backends:
             if b.kind == "local" and not getattr(b, "url", None):
-                alias = b.model or _model_alias(b.gguf)
-                server = LocalServer(_gguf_path(b.gguf), ctx=b.ctx or 2048, alias=alias)
-                server.start()
-                started[b.name] = server
+                started[b.name] = local_server_for(b).start()
     except BaseException:
         stop_local_servers(started)
         raise
@@ -638,26 +642,6 @@ def start_local_servers(config: Any) -> dict[str, Any]:
 def stop_local_servers(servers: dict[str, Any]) -> None:
     for server in servers.values():
         server.stop()
-
-
-def _model_alias(gguf: str | None) -> str:
-    from pathlib import Path
-
-    from ..models.defaults import DEFAULT_MODEL, PYPI_MODELS
-
-    gguf = gguf or DEFAULT_MODEL
-    return gguf if gguf in PYPI_MODELS else Path(gguf).stem
-
-
-def _gguf_path(name: str | None) -> str:
-    from pathlib import Path
-
-    from ..models.defaults import DEFAULT_MODEL, PYPI_MODELS
-
-    name = name or DEFAULT_MODEL
-    if name in PYPI_MODELS:
-        return str(PYPI_MODELS[name].locate())
-    return str(Path(name).expanduser())
 
 
 def run(gateway: Gateway, host: str, port: int) -> None:

@@ -149,6 +149,17 @@ def default_config() -> GatewayConfig:
     return GatewayConfig(backends=(local,), routes=(RouteConfig("*", ("local",)),))
 
 
+def backend_changes(old: GatewayConfig, new: GatewayConfig) -> tuple[list[str], list[str], list[str]]:
+    """Backend names (added, removed, changed) from ``old`` to ``new``, in ``new``'s / ``old``'s order:
+    what a reload must start, stop, or restart."""
+    before = {b.name: b for b in old.backends}
+    after = {b.name: b for b in new.backends}
+    added = [n for n in after if n not in before]
+    removed = [n for n in before if n not in after]
+    changed = [n for n in after if n in before and after[n] != before[n]]
+    return added, removed, changed
+
+
 # --- where a key is written -------------------------------------------------------------------
 
 _ARRAY_HEADER = re.compile(r"\s*\[\[(.+)\]\]\s*(?:#.*)?$")

@@ -10,7 +10,6 @@ the rest of the body is the caller's (``Opened.rest``); a failure there is a mid
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any, AsyncIterator
 import httpx
 
 from ..errors import EngineError
+from .backends import parse_retry_after
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504, 529}
 
@@ -32,24 +32,6 @@ class UpstreamFailure(EngineError):
         self.reason = reason            # refused | offline | timeout | rate-limited | http-5xx | error
         self.status = status
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def endpoint(base_url: str, protocol: str, suffix: str = "") -> str:
