@@ -77,3 +77,17 @@ def test_session_key_sources():
     same = session_key("anthropic", {**body, "messages": body["messages"] + [{"role": "assistant", "content": "ok"}]}, {})
     assert session_key("anthropic", body, {}) == same
     assert session_key("anthropic", {**body, "system": "other"}, {}) != same
+
+
+def test_stopping_serve_stops_its_local_server(tmp_path):
+    import signal
+
+    with serve(tmp_path / "home") as (url, proc):
+        assert httpx.get(url + "/health").json()["backends"]["local"]["available"] is True
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert children, "inhouse serve started no local server"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower(), \
+            f"local server {pid} outlived inhouse serve"

@@ -651,7 +651,18 @@ def run(gateway: Gateway, host: str, port: int) -> None:
     config = uvicorn.Config(gateway.app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="on", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
-    server.run()
+    # uvicorn re-raises the signal that stopped it once it has shut down; under the default
+    # SIGTERM action that would kill this process before the caller stops its local servers.
+    import signal
+
+    def _exit(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if not server.started:
         from ..errors import ConfigError
 
