@@ -150,5 +150,42 @@ def m008_facts(conn: sqlite3.Connection) -> None:
     )
 
 
+def m010_gateway_ledger(conn: sqlite3.Connection) -> None:
+    """The gateway's ledger: one row per request ``inhouse serve`` received, whatever its outcome.
+    What was decided and measured, never the prompt or the reply."""
+    _run(
+        conn,
+        """
+        CREATE TABLE gateway_requests (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            session TEXT,
+            client_protocol TEXT NOT NULL,
+            requested_model TEXT,
+            route TEXT,
+            reasons_json TEXT NOT NULL DEFAULT '[]',
+            backend TEXT,
+            backend_model TEXT,
+            kind TEXT,
+            status TEXT NOT NULL,
+            http_status INTEGER,
+            error TEXT,
+            fallbacks_json TEXT NOT NULL DEFAULT '[]',
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            reasoning_tokens INTEGER,
+            tokens_counted TEXT,
+            ttft_s REAL,
+            duration_s REAL,
+            tool_repairs INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,
+            saved_usd REAL
+        );
+        CREATE INDEX gateway_requests_created ON gateway_requests(created_at);
+        CREATE INDEX gateway_requests_backend ON gateway_requests(backend, created_at)
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m005_bandwidth,
-                               m006_gguf_header_cache, m008_facts]
+                               m006_gguf_header_cache, m008_facts, m010_gateway_ledger]

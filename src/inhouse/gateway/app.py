@@ -1,0 +1,669 @@
+"""The gateway's ASGI app (Starlette): OpenAI and Anthropic endpoints in front of the configured
+backends, with fallback before the first byte, translation, tool-call repair and a ledger row per
+request. ``Gateway(config)`` holds the state; ``Gateway.app`` is what uvicorn serves.
+
+Order of one chat request: read and check the body (size, content type, JSON depth, fields) ->
+``router.decide`` -> for each backend of the route: build its body (same protocol: the client's
+body with the model name replaced; otherwise translated) and ``Upstream.open`` it; a failure
+before the first byte moves on to the next backend -> relay the reply (translated, repaired) ->
+write the ledger row, whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hmac
+import html
+import json
+import time
+import uuid
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route as HttpRoute
+
+from . import translate
+from .relay import StreamRelay, Usage, convert_response
+from .router import NoRoute, ParsedRequest, StickySessions, decide, session_key
+from .upstream import Opened, Upstream, UpstreamFailure, auth_headers, endpoint
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of a parsed JSON value, stopping early once past ``limit`` (iterative)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return deepest
+
+
+def backend_protocol(kind: str) -> str:
+    return "anthropic" if kind == "anthropic" else "openai"
+
+
+class Gateway:
+    """State of one running gateway: config, backend states and URLs, sessions, ledger."""
+
+    def __init__(self, config: Any, *, api_key: str | None = None, ledger: Any = None,
+                 backend_urls: dict[str, str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+                 local_models: dict[str, str] | None = None, local_paths: dict[str, str] | None = None,
+                 watcher: Any = None, local_servers: dict[str, Any] | None = None,
+                 probe_interval_s: float = 10.0) -> None:
+        from .backends import BackendState
+
+        self.config = config
+        self.api_key = api_key
+        self.ledger = ledger
+        self.max_body_bytes = max_body_bytes
+        self.probe_interval_s = probe_interval_s
+        self.urls: dict[str, str] = dict(backend_urls or {})
+        self.local_models: dict[str, str] = dict(local_models or {})  # managed backend -> its model alias
+        self.local_paths: dict[str, str] = dict(local_paths or {})  # managed backend -> its GGUF (tokenizer)
+        self.watcher = watcher
+        self.local_servers: dict[str, Any] = dict(local_servers or {})
+        self.states = {b.name: BackendState.from_config(b) for b in config.backends}
+        self.down_reason: dict[str, str] = {}  # why a backend last failed (probes only clear unreachable ones)
+        self.sticky = StickySessions()
+        self.upstream = Upstream()
+        self.recent: deque[dict[str, Any]] = deque(maxlen=20)
+        self.ledger_errors = 0
+        self.started = time.time()
+        self._tasks: list[asyncio.Task] = []
+        self.app = Starlette(routes=[
+            HttpRoute("/v1/chat/completions", self.openai_chat, methods=["POST"]),
+            HttpRoute("/v1/messages", self.anthropic_messages, methods=["POST"]),
+            HttpRoute("/v1/messages/count_tokens", self.count_tokens, methods=["POST"]),
+            HttpRoute("/v1/models", self.models, methods=["GET"]),
+            HttpRoute("/health", self.health, methods=["GET"]),
+            HttpRoute("/", self.status_page, methods=["GET"]),
+        ], lifespan=self._lifespan)
+
+    # ---- config and backends -------------------------------------------------------------
+    def backend(self, name: str) -> Any:
+        for b in self.config.backends:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    def set_config(self, config: Any) -> None:
+        """Swap in a reloaded config (backends keep their state when their name stays)."""
+        from .backends import BackendState
+
+        self.config = config
+        self.states = {b.name: self.states.get(b.name) or BackendState.from_config(b) for b in config.backends}
+
+    def url_of(self, backend: Any) -> str | None:
+        return getattr(backend, "url", None) or self.urls.get(backend.name)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self._tasks.append(asyncio.create_task(self._probe_loop()))
+        if self.watcher is not None:
+            self.watcher.on_change = self.set_config
+            self.watcher.start()
+        try:
+            yield
+        finally:
+            if self.watcher is not None:
+                await self.watcher.stop()
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.upstream.aclose()
+
+    async def _probe_loop(self) -> None:
+        """Background health probes: a backend that is down is probed until it answers again."""
+        while True:
+            await asyncio.sleep(self.probe_interval_s)
+            for name, server in list(self.local_servers.items()):
+                try:
+                    await server.asupervise()  # restarts a local server that died on its own
+                except Exception as exc:  # noqa: BLE001 - it stays down; /health says why
+                    self.states[name].record_failure(str(exc), now=time.monotonic())
+            for b in list(self.config.backends):
+                state = self.states.get(b.name)
+                url = self.url_of(b)
+                if state is None or url is None or state.available(time.monotonic()) \
+                        or self.down_reason.get(b.name) not in ("refused", "offline", "timeout"):
+                    continue  # a rate-limited or erroring backend waits out its cooldown / Retry-After
+                base = url.rstrip("/")
+                base = base if base.endswith("/v1") else base + "/v1"
+                try:
+                    r = await self.upstream.get(b.name, base + "/models",
+                                                auth_headers(b.kind, getattr(b, "api_key_env", None)))
+                    if r.status_code < 500 and r.status_code != 429:
+                        state.record_success(time.monotonic())
+                except Exception:  # noqa: BLE001 - a probe that fails changes nothing
+                    pass
+
+    # ---- auth and input -------------------------------------------------------------------
+    def _authorized(self, request: Request) -> bool:
+        if not self.api_key:
+            return True
+        given = request.headers.get("x-api-key") or ""
+        auth = request.headers.get("authorization") or ""
+        if auth.lower().startswith("bearer "):
+            given = given or auth[7:].strip()
+        return hmac.compare_digest(given.encode(), self.api_key.encode())
+
+    async def _read_json(self, request: Request) -> dict[str, Any]:
+        ctype = request.headers.get("content-type", "")
+        if ctype.split(";")[0].strip().lower() != "application/json":
+            raise BadRequest(415, f"content type must be application/json, not {ctype or 'none'!r}")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise BadRequest(413, f"request body of {int(declared)} bytes is over the "
+                                  f"{self.max_body_bytes} byte limit")
+        parts, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise BadRequest(413, f"request body is over the {self.max_body_bytes} byte limit")
+            parts.append(chunk)
+        raw = b"".join(parts)
+        try:
+            body = json.loads(raw)
+        except RecursionError:
+            raise BadRequest(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+        except ValueError as exc:
+            raise BadRequest(400, f"malformed JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise BadRequest(400, "the request body must be a JSON object")
+        if json_depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise BadRequest(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        return body
+
+    @staticmethod
+    def _check_fields(protocol: str, body: dict[str, Any]) -> None:
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            raise BadRequest(400, "missing field: model (a string)")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise BadRequest(400, "missing field: messages (a non-empty list)")
+        if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+            raise BadRequest(400, "every message must be an object with a role")
+        if protocol == "anthropic" and (not isinstance(body.get("max_tokens"), int)
+                                        or isinstance(body.get("max_tokens"), bool) or body["max_tokens"] < 1):
+            raise BadRequest(400, "missing field: max_tokens (a whole number >= 1)")
+        for key in ("tools", "stop_sequences"):
+            if key in body and body[key] is not None and not isinstance(body[key], list):
+                raise BadRequest(400, f"{key} must be a list")
+
+    def _error(self, protocol: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(translate.error_body(protocol, status, message), status_code=status, headers=headers)
+
+    # ---- endpoints ------------------------------------------------------------------------
+    async def openai_chat(self, request: Request) -> Response:
+        return await self._chat(request, "openai")
+
+    async def anthropic_messages(self, request: Request) -> Response:
+        return await self._chat(request, "anthropic")
+
+    async def _chat(self, request: Request, protocol: str) -> Response:
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {"id": uuid.uuid4().hex, "created_at": datetime.now(timezone.utc).isoformat(),
+                               "client_protocol": protocol, "fallbacks": [], "tool_repairs": 0}
+        if not self._authorized(request):
+            return self._finish_error(row, t0, protocol, 401, "missing or wrong API key (x-api-key or "
+                                                              "Authorization: Bearer)")
+        try:
+            body = await self._read_json(request)
+            row["requested_model"] = body.get("model") if isinstance(body.get("model"), str) else None
+            self._check_fields(protocol, body)
+        except BadRequest as exc:
+            return self._finish_error(row, t0, protocol, exc.status, str(exc))
+        parsed = ParsedRequest(protocol, body["model"], body, session_key(protocol, body, request.headers),
+                               bool(body.get("stream")))
+        row["session"] = parsed.session
+        now = time.monotonic()
+        try:
+            route = decide(parsed, self.config.routes,
+                           available={n: s.available(now) for n, s in self.states.items()},
+                           sticky=self.sticky.get(parsed.session))
+        except NoRoute as exc:
+            return self._finish_error(row, t0, protocol, 404, str(exc))
+        row["route"], row["reasons"] = route.name, list(route.reasons)
+
+        last: UpstreamFailure | None = None
+        for name in route.chain:
+            try:
+                backend = self.backend(name)
+            except KeyError:
+                row["fallbacks"].append({"backend": name, "reason": "not in the config"})
+                continue
+            url = self.url_of(backend)
+            if url is None:
+                row["fallbacks"].append({"backend": name, "reason": "local server not started"})
+                continue
+            bproto = backend_protocol(backend.kind)
+            try:
+                upstream_body = self._backend_body(parsed, backend, bproto)
+            except Exception as exc:  # noqa: BLE001 - a request translation cannot express
+                return self._finish_error(row, t0, protocol, 400, f"cannot translate the request: {exc}")
+            try:
+                opened = await self.upstream.open(
+                    name, endpoint(url, bproto), upstream_body,
+                    auth_headers(backend.kind, getattr(backend, "api_key_env", None), dict(request.headers)),
+                    timeout_s=float(getattr(backend, "timeout_s", None) or 600),
+                    first_byte_timeout_s=float(getattr(backend, "first_byte_timeout_s", None) or 60))
+            except UpstreamFailure as exc:
+                last = exc
+                self.down_reason[name] = exc.reason
+                self.states[name].record_failure(str(exc), retry_after_s=exc.retry_after, now=time.monotonic())
+                row["fallbacks"].append({"backend": name, "reason": exc.reason, "status": exc.status,
+                                         "retry_after": exc.retry_after, "error": str(exc)})
+                continue
+            row["backend"], row["backend_model"] = name, upstream_body.get("model")
+            row["_messages"], row["_tools"] = upstream_body.get("messages"), upstream_body.get("tools")
+            row["kind"] = "local" if backend.kind == "local" else "cloud"
+            return await self._relay(request, row, t0, parsed, backend, bproto, opened)
+        status = 429 if last is not None and last.status == 429 and all(
+            f.get("status") == 429 for f in row["fallbacks"]) else 503
+        headers = None
+        if status == 429 and last is not None and last.retry_after is not None:
+            headers = {"retry-after": str(int(last.retry_after + 0.999))}
+        tried = "; ".join(f"{f['backend']}: {f.get('error') or f['reason']}" for f in row["fallbacks"]) or "none"
+        return self._finish_error(row, t0, protocol, status, f"no backend could serve the request ({tried})",
+                                  headers)
+
+    def _backend_body(self, parsed: ParsedRequest, backend: Any, bproto: str) -> dict[str, Any]:
+        model = getattr(backend, "model", None) or self.local_models.get(backend.name) or parsed.model
+        if bproto == parsed.protocol:
+            body = dict(parsed.body)
+        elif parsed.protocol == "anthropic":
+            body = translate.anthropic_to_openai_request(parsed.body)
+        else:
+            body = translate.openai_to_anthropic_request(parsed.body)
+        body["model"] = model
+        if backend.kind == "local":
+            body["messages"] = [_plain_content(m) for m in body.get("messages") or []]
+        return body
+
+    async def _relay(self, request: Request, row: dict[str, Any], t0: float, parsed: ParsedRequest,
+                     backend: Any, bproto: str, opened: Opened) -> Response:
+        name = backend.name
+        client = parsed.protocol
+        repair = backend.kind == "local"
+        tools = translate_tools(parsed)
+        if opened.status >= 400:  # a 4xx other than 429: the request's own fault, passed back
+            raw = await _read_rest(opened)
+            self.states[name].record_success(time.monotonic())
+            message = _error_message(raw) or f"backend {name} answered HTTP {opened.status}"
+            return self._finish_error(row, t0, client, opened.status, f"backend {name}: {message}")
+        self.states[name].record_success(time.monotonic())
+        self.sticky.set(parsed.session, name)
+        is_stream = "text/event-stream" in opened.headers.get("content-type", "")
+        if not is_stream:
+            try:
+                raw = await opened.read_all()
+            except Exception as exc:  # noqa: BLE001
+                await opened.aclose()
+                self.states[name].record_failure(str(exc), now=time.monotonic())
+                return self._finish_error(row, t0, client, 502, f"backend {name} failed while answering: {exc}")
+            await opened.aclose()
+            try:
+                data = json.loads(raw)
+                out, usage, repairs = convert_response(data, client=client, backend=bproto,
+                                                       model=row["backend_model"], tools=tools, repair=repair)
+            except Exception as exc:  # noqa: BLE001
+                return self._finish_error(row, t0, client, 502, f"backend {name} sent a reply that is not "
+                                                               f"{bproto} JSON: {exc}")
+            row["tool_repairs"] = repairs
+            row["ttft_s"] = time.perf_counter() - t0
+            self._finish(row, t0, "fallback-ok" if row["fallbacks"] else "ok", 200, usage)
+            return JSONResponse(out)
+        relay = StreamRelay(client, bproto, row["backend_model"], tools, repair)
+        return StreamingResponse(self._stream(row, t0, relay, opened, backend),
+                                 media_type="text/event-stream", headers={"cache-control": "no-cache"})
+
+    async def _stream(self, row: dict[str, Any], t0: float, relay: StreamRelay, opened: Opened,
+                      backend: Any) -> AsyncIterator[bytes]:
+        status, error = "fallback-ok" if row["fallbacks"] else "ok", None
+        try:
+            out = relay.feed(opened.first)
+            if out:
+                row["ttft_s"] = time.perf_counter() - t0
+                yield out
+            try:
+                async for chunk in opened.rest():
+                    out = relay.feed(chunk)
+                    if out:
+                        row.setdefault("ttft_s", time.perf_counter() - t0)
+                        yield out
+            except Exception as exc:  # noqa: BLE001 - the backend failed mid-stream
+                error = f"backend {backend.name} failed mid-stream: {type(exc).__name__}: {exc}".rstrip(": ")
+            if error is None and not relay.complete:
+                error = f"backend {backend.name} ended the stream before its end marker"
+            if error is None:
+                tail = relay.finish()
+                if tail:
+                    yield tail
+            else:
+                status = "error"
+                self.states[backend.name].record_failure(error, now=time.monotonic())
+                yield translate.stream_error_event(relay.client, error)
+        except (asyncio.CancelledError, GeneratorExit):
+            status, error = "client-closed", "the client closed the connection"
+            raise
+        finally:
+            await opened.aclose()
+            row["tool_repairs"] = relay.repaired
+            row["error"] = error
+            usage = relay.usage
+            if status != "client-closed" and usage.completion_tokens is None and backend.name in self.local_paths:
+                usage = await self._count_locally(backend.name, row.get("_messages"), "".join(relay.streamed_text),
+                                                  row.get("_tools"))
+            self._finish(row, t0, status, 200, usage)
+
+    async def _count_locally(self, name: str, messages: Any, text: str, tools: Any) -> Usage:
+        """Counts with the local model's own tokenizer when its server sent no usage."""
+        from .tokens import count_usage
+
+        try:
+            counts = await asyncio.to_thread(count_usage, self.local_paths[name], messages, text, tools=tools)
+        except Exception:  # noqa: BLE001 - no count rather than a wrong one
+            return Usage()
+        return Usage(counts.prompt_tokens, counts.completion_tokens, counts.reasoning_tokens,
+                     counted_by=counts.tokens_counted or "backend")
+
+    async def count_tokens(self, request: Request) -> Response:
+        """Anthropic ``count_tokens``: forwarded to an Anthropic backend; otherwise the exact prompt
+        token count an OpenAI-protocol backend reports for the translated request (max_tokens 1)."""
+        if not self._authorized(request):
+            return self._error("anthropic", 401, "missing or wrong API key")
+        try:
+            body = await self._read_json(request)
+            self._check_fields("anthropic", {"max_tokens": 1, **body})
+        except BadRequest as exc:
+            return self._error("anthropic", exc.status, str(exc))
+        parsed = ParsedRequest("anthropic", body["model"], body, session_key("anthropic", body, request.headers))
+        now = time.monotonic()
+        try:
+            route = decide(parsed, self.config.routes,
+                           available={n: s.available(now) for n, s in self.states.items()},
+                           sticky=self.sticky.get(parsed.session))
+        except NoRoute as exc:
+            return self._error("anthropic", 404, str(exc))
+        errors = []
+        for name in route.chain:
+            backend = self.backend(name)
+            url = self.url_of(backend)
+            if url is None:
+                continue
+            bproto = backend_protocol(backend.kind)
+            model = getattr(backend, "model", None) or self.local_models.get(name) or parsed.model
+            if bproto == "anthropic":
+                target, payload = endpoint(url, bproto, "/count_tokens"), {**body, "model": model}
+            else:
+                payload = translate.anthropic_to_openai_request({**body, "max_tokens": 1})
+                payload.update(model=model, max_tokens=1, stream=False)
+                payload.pop("stream_options", None)
+                target = endpoint(url, bproto)
+            try:
+                opened = await self.upstream.open(
+                    name, target, payload,
+                    auth_headers(backend.kind, getattr(backend, "api_key_env", None), dict(request.headers)),
+                    timeout_s=float(getattr(backend, "timeout_s", None) or 600),
+                    first_byte_timeout_s=float(getattr(backend, "first_byte_timeout_s", None) or 60))
+                raw = await opened.read_all()
+                await opened.aclose()
+            except (UpstreamFailure, Exception) as exc:  # noqa: BLE001
+                errors.append(f"{name}: {exc}")
+                continue
+            if opened.status >= 400:
+                return self._error("anthropic", opened.status, f"backend {name}: {_error_message(raw)}")
+            try:
+                data = json.loads(raw)
+                n = data["input_tokens"] if bproto == "anthropic" else data["usage"]["prompt_tokens"]
+            except (ValueError, KeyError, TypeError):
+                errors.append(f"{name}: no token count in its reply")
+                continue
+            return JSONResponse({"input_tokens": int(n)})
+        return self._error("anthropic", 503, "no backend could count the tokens (" + "; ".join(errors) + ")")
+
+    async def models(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return self._error("openai", 401, "missing or wrong API key")
+        names: list[str] = []
+        for route in self.config.routes:
+            if not any(c in route.match for c in "*?["):
+                names.append(route.match)
+        for b in self.config.backends:
+            for n in (b.name, getattr(b, "model", None)):
+                if n and n not in names:
+                    names.append(n)
+        if "anthropic-version" in request.headers:
+            created = datetime.fromtimestamp(self.started, timezone.utc).isoformat().replace("+00:00", "Z")
+            data = [{"type": "model", "id": n, "display_name": n, "created_at": created} for n in names]
+            return JSONResponse({"data": data, "has_more": False, "first_id": names[0] if names else None,
+                                 "last_id": names[-1] if names else None})
+        return JSONResponse({"object": "list", "data": [
+            {"id": n, "object": "model", "created": int(self.started), "owned_by": "inhouse"} for n in names]})
+
+    def health_data(self) -> dict[str, Any]:
+        now = time.monotonic()
+        backends = {}
+        for b in self.config.backends:
+            state = self.states[b.name]
+            backends[b.name] = {"kind": b.kind, "url": self.url_of(b), "model": getattr(b, "model", None),
+                                "available": state.available(now), **_state_dict(state, now)}
+        config_error = getattr(self.watcher, "error", None) if self.watcher is not None else None
+        return {"status": "ok", "backends": backends, "config_error": config_error,
+                "ledger_errors": self.ledger_errors,
+                "uptime_s": round(time.time() - self.started, 3)}
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse(self.health_data())
+
+    async def status_page(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return self._error("openai", 401, "missing or wrong API key")
+        data = self.health_data()
+        rows = "".join(
+            f"<tr><td>{html.escape(n)}</td><td>{html.escape(str(b['kind']))}</td>"
+            f"<td>{'up' if b['available'] else 'cooling down'}</td><td>{html.escape(str(b['url']))}</td></tr>"
+            for n, b in data["backends"].items())
+        recent = "".join(
+            f"<tr><td>{html.escape(str(r.get('created_at', ''))[:19])}</td>"
+            f"<td>{html.escape(str(r.get('requested_model')))}</td><td>{html.escape(str(r.get('backend')))}</td>"
+            f"<td>{html.escape(str(r.get('status')))}</td><td>{r.get('duration_s', 0):.3f} s</td></tr>"
+            for r in reversed(self.recent))
+        saved = self._saved_today()
+        saved_text = f"${saved:.4f}" if saved is not None else "n/a (no ledger)"
+        page = (f"<!doctype html><title>inhouse serve</title><h1>inhouse serve</h1>"
+                f"<h2>Backends</h2><table><tr><th>name</th><th>kind</th><th>state</th><th>url</th></tr>{rows}"
+                f"</table><h2>Last requests</h2><table><tr><th>time (UTC)</th><th>model</th><th>backend</th>"
+                f"<th>status</th><th>duration</th></tr>{recent}</table>"
+                f"<h2>Saved today</h2><p>{saved_text}</p>")
+        return HTMLResponse(page)
+
+    def _saved_today(self) -> float | None:
+        if self.ledger is None:
+            return None
+        try:
+            since = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+            return float(self.ledger.summary(since).get("saved_usd") or 0.0)
+        except Exception:  # noqa: BLE001 - the status page shows what it can
+            return None
+
+    # ---- ledger ---------------------------------------------------------------------------
+    def _finish_error(self, row: dict[str, Any], t0: float, protocol: str, status: int, message: str,
+                      headers: dict[str, str] | None = None) -> JSONResponse:
+        row["error"] = message
+        self._finish(row, t0, "rejected" if status < 500 and status != 429 else "error", status, Usage())
+        return self._error(protocol, status, message, headers)
+
+    def _finish(self, row: dict[str, Any], t0: float, status: str, http_status: int, usage: Usage) -> None:
+        row.update(status=status, http_status=http_status, duration_s=time.perf_counter() - t0,
+                   prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                   reasoning_tokens=usage.reasoning_tokens,
+                   tokens_counted=usage.counted_by if any(
+                       v is not None for v in (usage.prompt_tokens, usage.completion_tokens,
+                                               usage.reasoning_tokens)) else None)
+        row["cost_usd"], row["saved_usd"] = self._cost(row)
+        for private in ("_messages", "_tools"):  # content never leaves this function
+            row.pop(private, None)
+        self.recent.append(row)
+        if self.ledger is not None:
+            try:
+                self.ledger.write(to_ledger_row(row))
+            except Exception:  # noqa: BLE001 - a ledger failure must not fail the request
+                self.ledger_errors += 1
+
+    def _cost(self, row: dict[str, Any]) -> tuple[float | None, float | None]:
+        from .prices import PriceTable, cost
+
+        prompt, completion = row.get("prompt_tokens"), row.get("completion_tokens")
+        model = row.get("requested_model")
+        if not model or prompt is None or completion is None or row.get("backend") is None:
+            return None, None
+        table = PriceTable.shipped().with_overrides(getattr(self.config, "prices", None) or {})
+        usd = cost(model, prompt, completion, table)
+        return usd, (usd if row.get("kind") == "local" else (0.0 if usd is not None else None))
+
+
+def _plain_content(message: Any) -> Any:
+    """For local servers, whose chat templates concatenate ``content`` as a string: None becomes ""
+    and a list of text parts one string (other parts are left for the server to judge)."""
+    if not isinstance(message, dict):
+        return message
+    content = message.get("content")
+    if content is None:
+        return {**message, "content": ""}
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        return {**message, "content": "".join(str(p.get("text", "")) for p in content)}
+    return message
+
+
+def translate_tools(parsed: ParsedRequest) -> list[dict] | None:
+    """The request's tools in OpenAI form (what tool-call repair matches names against)."""
+    tools = parsed.body.get("tools")
+    if not isinstance(tools, list) or not tools:
+        return None
+    if parsed.protocol == "openai":
+        return tools
+    return [{"type": "function", "function": {"name": t.get("name"), "parameters": t.get("input_schema") or {}}}
+            for t in tools if isinstance(t, dict) and t.get("name")]
+
+
+def _state_dict(state: Any, now: float) -> dict[str, Any]:
+    for attr in ("as_dict", "to_dict", "snapshot"):
+        fn = getattr(state, attr, None)
+        if callable(fn):
+            try:
+                return dict(fn(now))
+            except TypeError:
+                return dict(fn())
+    return {}
+
+
+def to_ledger_row(row: dict[str, Any]) -> Any:
+    from .ledger import LedgerRow
+
+    values = {**row, "reasons": list(row.get("reasons") or []), "fallbacks": list(row.get("fallbacks") or [])}
+    names = {f.name for f in dataclasses.fields(LedgerRow)}
+    return LedgerRow(**{k: v for k, v in values.items() if k in names})
+
+
+async def _read_rest(opened: Opened) -> bytes:
+    try:
+        return (await opened.read_all())[:65536]
+    except Exception:  # noqa: BLE001
+        return opened.first
+    finally:
+        await opened.aclose()
+
+
+def _error_message(raw: bytes) -> str:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw[:300].decode("utf-8", "replace").strip()
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if isinstance(data.get("detail"), (str, list)):
+            return str(data["detail"])[:300]
+    return json.dumps(data)[:300]
+
+
+def check_bind(host: str, api_key: str | None) -> None:
+    """A non-loopback bind needs an API key; raise ConfigError (one line) otherwise."""
+    from ..errors import ConfigError
+
+    if host not in LOOPBACK and not api_key:
+        raise ConfigError(f"refusing to listen on {host} without an API key: pass --api-key or set "
+                          f"INHOUSE_API_KEY (or listen on 127.0.0.1)")
+
+
+def start_local_servers(config: Any) -> dict[str, Any]:
+    """Start a supervised server for each managed local backend (settings ``inhouse fit`` says fit);
+    all or none are left running."""
+    from .backends import local_server_for
+
+    started: dict[str, Any] = {}
+    try:
+        for b in config.backends:
+            if b.kind == "local" and not getattr(b, "url", None):
+                started[b.name] = local_server_for(b).start()
+    except BaseException:
+        stop_local_servers(started)
+        raise
+    return started
+
+
+def stop_local_servers(servers: dict[str, Any]) -> None:
+    for server in servers.values():
+        server.stop()
+
+
+def run(gateway: Gateway, host: str, port: int) -> None:
+    """Serve ``gateway.app`` with uvicorn until SIGINT/SIGTERM (uvloop/httptools where installed)."""
+    import uvicorn
+
+    config = uvicorn.Config(gateway.app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it has shut down; under the default
+    # SIGTERM action that would kill this process before the caller stops its local servers.
+    import signal
+
+    def _exit(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not server.started:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"could not listen on {host}:{port} (in use?); pick another with --port")

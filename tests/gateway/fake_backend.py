@@ -1,0 +1,120 @@
+"""A small real backend for gateway tests: ``python -m tests.gateway.fake_backend PORT``.
+
+What it does depends on the model name in the request body, so one process covers every case:
+``ok`` answers (OpenAI at /v1/chat/completions, Anthropic at /v1/messages; streaming or not),
+``m429`` answers 429 with ``Retry-After: 30``, ``m500`` answers 500, ``stall`` never answers,
+``die`` streams two chunks and then kills this whole process (a backend dying mid-stream).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+REPLY = ["fake ", "reply ", "from ", "ok"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._json(200, {"object": "list", "data": [{"id": "ok", "object": "model"}]})
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        model = body.get("model")
+        anthropic = self.path.endswith("/messages")
+        if model == "m429":
+            return self._json(429, {"error": {"message": "slow down"}}, {"Retry-After": "30"})
+        if model == "m500":
+            return self._json(500, {"error": {"message": "boom"}})
+        if model == "stall":
+            time.sleep(60)
+            return
+        if model == "bad":
+            return self._json(400, {"error": {"message": "the fake backend refuses this request"}})
+        if not body.get("stream"):
+            return self._json(200, _anthropic_message() if anthropic else _openai_completion())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        events = _anthropic_events() if anthropic else _openai_events()
+        for i, event in enumerate(events):
+            if model == "die" and i == 2:
+                self.wfile.flush()
+                os._exit(1)
+            self._chunk(event)
+            time.sleep(0.01)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _json(self, status: int, data: dict, headers: dict | None = None) -> None:
+        raw = json.dumps(data).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+def _openai_completion() -> dict:
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "ok",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(REPLY)},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11}}
+
+
+def _openai_events() -> list[bytes]:
+    def chunk(delta, finish=None, usage=None):
+        c = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "ok",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if usage:
+            c = {**c, "choices": [], "usage": usage}
+        return b"data: " + json.dumps(c).encode() + b"\n\n"
+    return ([chunk({"role": "assistant", "content": ""})] + [chunk({"content": t}) for t in REPLY]
+            + [chunk({}, "stop"), chunk({}, usage={"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11}),
+               b"data: [DONE]\n\n"])
+
+
+def _anthropic_message() -> dict:
+    return {"id": "msg_fake", "type": "message", "role": "assistant", "model": "ok",
+            "content": [{"type": "text", "text": "".join(REPLY)}], "stop_reason": "end_turn",
+            "stop_sequence": None, "usage": {"input_tokens": 7, "output_tokens": 4}}
+
+
+def _anthropic_events() -> list[bytes]:
+    def ev(name, data):
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+    msg = {**_anthropic_message(), "content": [], "stop_reason": None, "usage": {"input_tokens": 7, "output_tokens": 1}}
+    return ([ev("message_start", {"type": "message_start", "message": msg}),
+             ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                        "content_block": {"type": "text", "text": ""}})]
+            + [ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                          "delta": {"type": "text_delta", "text": t}}) for t in REPLY]
+            + [ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+               ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                    "usage": {"output_tokens": 4}}),
+               ev("message_stop", {"type": "message_stop"})])
+
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 refuses a burst of 100 connections
+
+
+if __name__ == "__main__":
+    server = Server(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
