@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, evals, fit, machine, models, sandbox, serve
+    from . import bench, chat, evals, fit, machine, models, routes, sandbox, serve
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
@@ -43,6 +43,7 @@ def _register() -> None:
     cli.add_command(sandbox.sandbox)
     cli.add_command(evals.eval_)
     cli.add_command(serve.serve)
+    cli.add_command(routes.routes)
 
 
 _register()
