@@ -1,0 +1,1 @@
+"""The gateway: ``inhouse serve`` (issue 11)."""
