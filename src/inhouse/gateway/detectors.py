@@ -51,13 +51,21 @@ _NAMED_VALUE_RE = re.compile(
 )
 # KEY=value at the start of a line (.env, shell export)
 _ENV_LINE_RE = re.compile(
-    r"""(?m)^[ \t]*(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})[ \t]*=[ \t]*["']?([^\s"'#]{8,})["']?[ \t]*$""",
+    r"""(?m)(?:^|(?<=[ \t]))(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})=["']?([^\s"'#]{8,})["']?[ \t]*$""",
 )
 # scheme://user:password@host (any scheme: postgres, mysql, mongodb+srv, redis, amqp, https...)
 _URL_CREDS_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@'\"]{1,128}:([^\s@/'\"]{1,256})@[\w.\-]")
 # ADO.NET / ODBC style: Server=...;Password=...;
 _KV_PASSWORD_RE = re.compile(r"(?i)(?:^|[;\"'])[ \t]*(?:password|pwd)=([^;\s'\"()]{3,})(?=[;\"']|$)")
 _KEYWORD_LINE_RE = re.compile("|".join(ds_keyword.DENYLIST), re.IGNORECASE)
+# tokens detect-secrets 1.5 does not know (prefix-identified, so no false positives)
+EXTRA_TOKENS = (
+    ("github-fine-grained", re.compile(r"github_pat_[0-9A-Za-z_]{60,}")),
+    ("anthropic", re.compile(r"sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_\-]{40,}")),
+    ("google-api", re.compile(r"AIza[0-9A-Za-z_\-]{35}")),
+    ("huggingface", re.compile(r"\bhf_[A-Za-z]{34}\b")),
+)
+_DOTTED_REF_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 
@@ -85,7 +93,8 @@ def is_placeholder(value: str) -> bool:
 
 def looks_random(value: str) -> bool:
     """A token that looks generated: long, high entropy, mixed character classes, not a hash/UUID."""
-    if len(value) < 16 or _UUID_RE.match(value) or _HEX_RE.match(value) or is_placeholder(value):
+    if (len(value) < 16 or _UUID_RE.match(value) or _HEX_RE.match(value) or is_placeholder(value)
+            or _DOTTED_REF_RE.fullmatch(value)):
         return False
     classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
     return classes >= 2 and entropy(value) >= 3.5
@@ -137,6 +146,9 @@ def find_secrets(text: str) -> Iterator[tuple[str, str, int, int]]:
                             stop = text.find("-----", end + 8)
                             e = stop + 5 if stop != -1 else len(text)
                     yield kind, f"detect-secrets:{name}", s, e
+    for name, rx in EXTRA_TOKENS:
+        for m in rx.finditer(text):
+            yield "secret", name, m.start(), m.end()
     for m in JwtTokenDetector.denylist[0].finditer(text):
         if JwtTokenDetector.is_formally_valid(m.group(0)):
             yield "secret", "detect-secrets:JwtTokenDetector", m.start(), m.end()
@@ -184,6 +196,7 @@ def _keyword_lines(text: str) -> Iterator[tuple[str, str, int, int]]:
                     or heuristic.is_sequential_string(value)
                     or heuristic.is_potential_uuid(value)
                     or heuristic.is_not_alphanumeric_string(value)
+                    or _DOTTED_REF_RE.fullmatch(value)  # settings.API_KEY
                     or not re.fullmatch(r"[^\s(){}\[\],]+", value)):
                 continue
             pos = line.find(value)
