@@ -18,8 +18,6 @@ import os
 import urllib.parse
 from dataclasses import dataclass
 
-HOME = os.path.expanduser("~")
-ACME = f"{HOME}/work/acme"
 
 RULES = {
     "markers": ["Bluebird"],
@@ -27,8 +25,8 @@ RULES = {
     "paths": ["~/work/acme/**"],
 }
 
-# name -> planted value (what must never reach the cloud)
-SECRETS = {
+# name -> planted text; tests set HOME per test, so the home-relative ones are built per call
+_FIXED = {
     "aws-key-id": "AKIAZ3MSJV7Q4XYZW2PL",
     "aws-secret": 'aws_secret_access_key = "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"',
     "github-pat": "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",
@@ -60,13 +58,9 @@ SECRETS = {
     "discord": "MTA0NTY3ODkwMTIzNDU2Nzg5MA.GhJkLm.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab",
     "marker": "the Bluebird migration",
     "pattern": "ticket ACME-123456",
-    "path-glob": f"{ACME}/api/src/billing.py",
-    "path-tilde": "~/work/acme/infra/terraform/main.tf",
-    "workdir": f"Working directory: {ACME}/api",
 }
 # the part of each that must not leave (for values like `key = "..."` the secret itself)
-VALUES = dict(SECRETS)
-VALUES.update({
+_FIXED_VALUES = {
     "aws-secret": "Zt3kQ9vLm2Xw8RbN4yTpC7sJf1HdG6aUe5oKi0Vq",
     "npm": "npm_Zx9Kq2Lm8Vb4Nt7Rw1Yc5Hp3Jd6Fs0Gu9Ae",
     "azure-storage": "Zt3kQ9vLm2Xw8RbN4yTpC7sJf1HdG6aUe5oKi0VqZt3kQ9vLm2Xw8RbN4yTpC7sJf1HdG6aUe5oKi0Vq12==",
@@ -82,10 +76,16 @@ VALUES.update({
     "basic-auth-url": "Gh7!kQm2xP",
     "marker": "Bluebird",
     "pattern": "ACME-123456",
-    "path-glob": f"{ACME}/api/src/billing.py",
-    "path-tilde": "~/work/acme/infra/terraform/main.tf",
-    "workdir": f"{ACME}/api",
-})
+}
+
+
+def secrets() -> tuple[dict[str, str], dict[str, str]]:
+    """(name -> planted text, name -> the value in it that must not leave), under today's HOME."""
+    acme = os.path.expanduser("~/work/acme")
+    texts = {**_FIXED, "path-glob": f"{acme}/api/src/billing.py",
+             "path-tilde": "~/work/acme/infra/terraform/main.tf", "workdir": f"Working directory: {acme}/api"}
+    values = {**texts, **_FIXED_VALUES, "workdir": f"{acme}/api"}
+    return texts, values
 
 
 @dataclass
@@ -153,6 +153,7 @@ def planted_cases(private_repo: str | None = None) -> list[Case]:
     a file in a folder holding ``.inhouse-private`` (``private_repo``) in every position."""
     cases: list[Case] = []
     positions = list(POSITIONS)
+    SECRETS, VALUES = secrets()
     for i, (name, text) in enumerate(SECRETS.items()):
         for j in (i, i + 7):  # two positions each
             pos = positions[j % len(positions)]

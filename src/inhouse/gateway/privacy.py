@@ -190,6 +190,13 @@ _PATH_RE = re.compile(r"""(?:(?<=^)|(?<=[\s"'`=(\[<,{>]))(?:file://)?(~?/[^\s"'`
 _B64_RE = re.compile(r"[A-Za-z0-9+/_\-]{%d,}={0,2}" % MIN_ENCODED)
 _URLENC_RE = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
 _IMAGE_KEYS = {"image_url", "input_image"}
+# field names of the two protocols: not worth scanning as text (user-chosen keys, e.g. in tool
+# inputs and schemas, are)
+_PROTOCOL_KEYS = frozenset(
+    "role content type text name id tool_calls tool_call_id function arguments tool_use_id input "
+    "thinking signature source media_type data url image_url cache_control is_error description "
+    "parameters input_schema properties required model messages system tools tool_choice stream "
+    "max_tokens temperature top_p stop metadata user_id".split())
 
 
 def _printable(text: str) -> bool:
@@ -294,7 +301,7 @@ class Scanner:
                 if k in _IMAGE_KEYS and isinstance(v, dict) and str(v.get("url", "")).startswith("data:image/"):
                     v = {kk: vv for kk, vv in v.items() if kk != "url"}
                 out += self._walk(v, child, depth)
-                if isinstance(k, str):  # keys are text too (tool inputs); a key cannot be redacted
+                if isinstance(k, str) and k not in _PROTOCOL_KEYS:  # keys are text too (tool inputs); a key cannot be redacted
                     out += [Finding(f.kind, f.rule, f"{child}#key", f.start, f.end, f.via, "local")
                             for f in self._scan_string(k, child, depth)]
         elif isinstance(value, list):
