@@ -9,7 +9,13 @@ buffers really allocated), and the buffers it reports are compared with the esti
     python benchmarks/memory_accuracy.py --quick    # a third of it
     python benchmarks/memory_accuracy.py --json out.json
 
-Prints each case's error and the median and maximum absolute error of the total.
+Prints each case's error and, separately for the FIT cases (those the compute buffer's phase
+coefficients were chosen on) and the HELD-OUT sweep (other shapes: catalog models cut to a few
+layers so that 128k contexts fit in RAM, ubatch 128-2048, contexts 4k-128k, with and without flash
+attention), the median and maximum error of the compute buffer and of the total. Configurations
+whose estimated KV cache + compute buffer exceed ``--max-gib`` (default 8) are skipped and listed.
+
+    python benchmarks/memory_accuracy.py --held-out   # only the held-out sweep
 """
 
 from __future__ import annotations
@@ -54,7 +60,8 @@ FA, Q8, Q4 = dict(flash_attn=True), dict(type_k="q8_0", type_v="q8_0", flash_att
 NOSWA = dict(swa_full=False)
 NOREPACK = dict(repack=False)  # for models whose repacked copy would not fit this machine's RAM
 
-# (model, quantization for synthetic models, settings, in --quick)
+# FIT: (model, quantization for synthetic models, settings, in --quick). The compute buffer's
+# phase coefficients (plan/compute.py, used where no graph is replayed) were chosen on these.
 CASES = [
     ("smollm2-135m-instruct", None, S(), True),
     ("smollm2-135m-instruct", None, S(n_ctx=8192), True),
@@ -99,7 +106,38 @@ CASES = [
 ]
 
 
-def _spec(model: str, quant: str | None) -> tuple[ModelSpec, Path | None]:
+# HELD-OUT: shapes and settings no coefficient was chosen on. (model, quant, layers kept): a few
+# layers keep the KV cache small while every per-layer shape (and so the compute buffer) stays.
+HELD_OUT_MODELS = [
+    ("qwen2.5-coder-7b", "Q4_K_M", 4),      # dense GQA, Q/K/V biases
+    ("codellama-7b", "Q4_K_M", 4),          # MHA
+    ("qwen3-8b", "Q4_K_M", 4),              # GQA with Q/K norms
+    ("qwen3-coder-30b-a3b", "Q4_K_M", 4),   # MoE
+    ("gemma-3-4b", "Q4_K_M", 6),            # sliding window (5 local : 1 global)
+    ("starcoder2-3b", "Q4_K_M", 4),         # LayerNorm, GELU
+]
+HELD_OUT_CTX = (4096, 32768, 131072)
+HELD_OUT_UBATCH = (128, 512, 1024, 2048)
+
+
+def held_out_cases() -> list[tuple[str, str, S, int]]:
+    return [(model, quant, S(n_ctx=ctx, n_batch=max(512, ub), n_ubatch=ub, flash_attn=fa, repack=False), layers)
+            for model, quant, layers in HELD_OUT_MODELS for ctx in HELD_OUT_CTX for ub in HELD_OUT_UBATCH
+            for fa in (False, True)]
+
+
+def _cut(model: str, quant: str, layers: int) -> ModelSpec:
+    config = dict(find(model).config)
+    config["num_hidden_layers"] = layers
+    for key in ("layer_types",):
+        if key in config:
+            config[key] = config[key][:layers]
+    return with_tensors(spec_from_hf_config(config), quant)
+
+
+def _spec(model: str, quant: str | None, layers: int | None = None) -> tuple[ModelSpec, Path | None]:
+    if layers:
+        return _cut(model, quant, layers), None
     if model in PYPI_MODELS:
         path = PYPI_MODELS[model].locate()
         return ModelSpec.from_header(read_header(path)), path
@@ -125,8 +163,8 @@ def describe(s: S) -> str:
     return " ".join(bits)
 
 
-def run_case(model: str, quant: str | None, settings: S, tmp: Path) -> dict:
-    spec, path = _spec(model, quant)
+def run_case(model: str, quant: str | None, settings: S, tmp: Path, layers: int | None = None) -> dict:
+    spec, path = _spec(model, quant, layers)
     synthetic = path is None
     if synthetic:
         path = write_synthetic_gguf(spec, quant, tmp / "model.gguf")
@@ -139,38 +177,60 @@ def run_case(model: str, quant: str | None, settings: S, tmp: Path) -> dict:
             path.unlink(missing_ok=True)
     est = estimate(spec, settings)
     return {
-        "model": model, "quant": quant or "file", "synthetic": synthetic, "settings": settings.to_dict(),
+        "model": model + (f"/{layers}L" if layers else ""), "quant": quant or "file", "synthetic": synthetic, "settings": settings.to_dict(),
         "estimate": est.breakdown(), "observed": obs.breakdown(),
         "estimate_total": est.total_bytes, "observed_total": obs.total_bytes,
         "error": (est.total_bytes - obs.total_bytes) / obs.total_bytes, "load_s": seconds,
     }
 
 
+def _summary(label: str, results: list[dict]) -> None:
+    if not results:
+        return
+    comp = [abs(r["estimate"]["compute_bytes"] - r["observed"]["compute_bytes"]) / r["observed"]["compute_bytes"]
+            for r in results]
+    tot = [abs(r["error"]) for r in results]
+    print(f"  {label:<9} {len(results):>3} cases: compute buffer |error| median {statistics.median(comp) * 100:.2f}%, "
+          f"max {max(comp) * 100:.2f}%; total |error| median {statistics.median(tot) * 100:.2f}%, max {max(tot) * 100:.2f}%")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="only the cases marked quick")
+    ap.add_argument("--quick", action="store_true", help="only the FIT cases marked quick, no held-out sweep")
+    ap.add_argument("--held-out", action="store_true", help="only the held-out sweep")
+    ap.add_argument("--max-gib", type=float, default=8.0, help="skip configurations estimated above this (KV + compute)")
     ap.add_argument("--json", type=Path, help="also write every case to this file")
     args = ap.parse_args(argv)
-    cases = [c for c in CASES if c[3] or not args.quick]
-    results = []
-    print(f"{'model':<24} {'quant':<7} {'settings':<34} {'llama.cpp':>11} {'estimate':>11} {'error':>7}  "
-          "worst component (est/obs MiB)")
+    cases = [] if args.held_out else [("fit", m, q, st, None) for m, q, st, quick in CASES if quick or not args.quick]
+    if not args.quick:
+        cases += [("held-out", m, q, st, layers) for m, q, st, layers in held_out_cases()]
+    results, skipped = [], []
+    print(f"{'set':<8} {'model':<26} {'quant':<7} {'settings':<30} {'llama.cpp':>11} {'estimate':>11} {'error':>7} "
+          f"{'compute obs/est MiB':>22} {'error':>7}")
     with tempfile.TemporaryDirectory(prefix="inhouse-memacc-") as tmp:
-        for model, quant, settings, _ in cases:
-            r = run_case(model, quant, settings, Path(tmp))
+        for kind, model, quant, settings, layers in cases:
+            spec, _ = _spec(model, quant, layers)
+            est = estimate(spec, settings)
+            if (est.kv_bytes + est.compute_bytes) / (1 << 30) > args.max_gib:
+                skipped.append(f"{model} {describe(settings)}")
+                continue
+            r = run_case(model, quant, settings, Path(tmp), layers)
+            r["set"] = kind
             results.append(r)
-            comp = max(r["observed"], key=lambda k: abs(r["estimate"][k] - r["observed"][k]))
-            print(f"{model:<24} {r['quant']:<7} {describe(settings):<34} {r['observed_total'] / MIB:>9.1f}Mi "
-                  f"{r['estimate_total'] / MIB:>9.1f}Mi {r['error'] * 100:>+6.2f}%  "
-                  f"{comp[:-6]} {r['estimate'][comp] / MIB:.1f}/{r['observed'][comp] / MIB:.1f}", flush=True)
-    errs = [abs(r["error"]) for r in results]
-    print(f"\n{len(results)} configurations: median |error| {statistics.median(errs) * 100:.2f}%, "
-          f"max |error| {max(errs) * 100:.2f}%")
-    for key, label in (("compute_bytes", "compute buffer"), ("kv_bytes", "KV cache"), ("repack_bytes", "repacked weights")):
+            co, ce = r["observed"]["compute_bytes"], r["estimate"]["compute_bytes"]
+            print(f"{kind:<8} {r['model']:<26} {r['quant']:<7} {describe(settings):<30} {r['observed_total'] / MIB:>9.1f}Mi "
+                  f"{r['estimate_total'] / MIB:>9.1f}Mi {r['error'] * 100:>+6.2f}% {co / MIB:>10.1f}/{ce / MIB:<10.1f} "
+                  f"{(ce - co) / co * 100:>+6.2f}%", flush=True)
+    print()
+    _summary("fit", [r for r in results if r["set"] == "fit"])
+    _summary("held-out", [r for r in results if r["set"] == "held-out"])
+    for key, label in (("kv_bytes", "KV cache"), ("repack_bytes", "repacked weights")):
         rel = [abs(r["estimate"][key] - r["observed"][key]) / r["observed"][key] for r in results if r["observed"][key]]
         if rel:
             print(f"  {label:<17} median |error| {statistics.median(rel) * 100:.2f}%, max {max(rel) * 100:.2f}% "
                   f"(over {len(rel)} cases)")
+    if skipped:
+        print(f"  skipped (estimated above {args.max_gib:g} GiB): " + "; ".join(skipped))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -202,6 +202,9 @@ WRITTEN_TESTS = {
             except OSError:
                 pass
         os._exit(0)
+
+        def test_clamp():
+            pass
         """,
     "skips_everything": "import pytest\npytest.skip('later', allow_module_level=True)\n\ndef test():\n    pass\n",
     "hooks_through_gc_pass_everything": """

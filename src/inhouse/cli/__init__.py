@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, evals, fit, machine, models, routes, sandbox, serve
+    from . import bench, chat, evals, fit, machine, models, routes, sandbox, scan, serve
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
@@ -44,6 +44,7 @@ def _register() -> None:
     cli.add_command(evals.eval_)
     cli.add_command(serve.serve)
     cli.add_command(routes.routes)
+    cli.add_command(scan.scan)
 
 
 _register()

@@ -37,6 +37,15 @@ def _describe(s) -> str:
     return ", ".join(parts)
 
 
+def _check_sizes(budget: str | None, headroom: str | None) -> None:
+    from ..plan.budget import parse_size
+
+    if budget and budget != "auto":
+        parse_size(budget)
+    if headroom:
+        parse_size(headroom)
+
+
 def _machine_budget(headroom: str | None):
     from ..machine.probe import probe_machine
     from ..plan.budget import machine_budget, parse_size
@@ -99,6 +108,8 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     """
     from ..plan.observed import MIB
 
+    # Option values are checked before any model file is opened (a bad one fails at once).
+    _check_sizes(budget, headroom)
     settings = _settings(n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v, flash_attn, swa_full,
                          gpu_layers, repack)
     if show_catalog:
@@ -106,8 +117,10 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     if recommend:
         return _recommend(headroom, min_context, budget, as_json)
     from ..plan.target import resolve_target
+    from ..store import Store
 
-    target = resolve_target(model, quant)
+    with Store.open() as store:
+        target = resolve_target(model, quant, store=store)
     if budget:
         return _budget(target, settings, budget, headroom, as_json)
     if verify:

@@ -16,6 +16,7 @@ from ..engines.base import ChatResult, ToolCall
 from ..sandbox import SandboxLimits
 from .score import hidden_test_score, score
 from .tasks import Task
+from .toolcheck import reference_arguments
 
 CODE = ("synthesis", "bugfix", "edit", "test_writing", "agentic")
 
@@ -31,8 +32,7 @@ def _as_reply(task: Task) -> ChatResult | None:
     if task.category == "tool_calling":
         calls = []
         for i, e in enumerate(task.expected or []):
-            args = {k: (v["any_of"][0] if isinstance(v, dict) and "any_of" in v else v)
-                    for k, v in e.get("arguments", {}).items()}
+            args = reference_arguments(e)
             calls.append(ToolCall(id=str(i), name=e["name"], arguments=json.dumps(args), t=0.0))
         return ChatResult(text="" if calls else "No tool is needed for that.", tool_calls=calls, finish_reason="stop")
     if not ref:

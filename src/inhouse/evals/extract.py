@@ -2,7 +2,7 @@
 
 A reply holds the answer among drafts, usage examples, shell commands and program output. The
 solution is the block that defines the task's entry point and does not import the solution
-module (a block that imports it only uses it); tests are the block that defines ``test_*``
+module (a block that imports it only uses it); tests are the block that defines ``test*``
 functions or ``Test*`` classes; files are Python blocks under a path. Later blocks win over
 earlier ones (models revise), complete ones over cut-off ones, parsing ones over broken ones.
 """
@@ -46,7 +46,8 @@ class Code:
         return any(m == module or m.startswith(module + ".") for m in self.imports)
 
     def defines_tests(self) -> bool:
-        return any(n.startswith("test_") or n.startswith("Test") for n in self.defines)
+        # what pytest collects with the runner's settings: functions test*, classes Test*
+        return any(n.startswith("test") or n.startswith("Test") for n in self.defines)
 
 
 def safe_path(path: str) -> str | None:

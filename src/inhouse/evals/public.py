@@ -44,7 +44,8 @@ def load_humaneval() -> list[Task]:
             # test; only the entry point comes from the answer. The answer's file starts with the
             # prompt too, as HumanEval's harness does, so it may call the prompt's helpers.
             test = (p["prompt"] + "\n\n" + p["test"] +
-                    f"\n\ndef test_humaneval():\n    from solution import {entry}\n    check({entry})\n")
+                    f"\n\nfrom solution import {entry}  # noqa: E402 - the answer's, over the prompt's stub\n\n\n"
+                    f"def test_humaneval():\n    check({entry})\n")
             prompt = ("Complete this Python function. Answer with the whole function (imports included) in one "
                       f"```python code block.\n\n```python\n{p['prompt']}```")
             tasks.append(Task(id=p["task_id"].replace("/", "_"), category="humaneval", prompt=prompt,

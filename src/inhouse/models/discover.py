@@ -19,7 +19,8 @@ from ..config import Settings
 from ..errors import InhouseError, ModelNotFound
 from .defaults import PYPI_MODELS
 from .info import ModelInfo
-from .reader import read_model_info
+from .gguf_header import GGUFHeader
+from .reader import read_model, read_model_info
 
 # Later shards of a split GGUF (model-00002-of-00003.gguf) are part of the first one.
 _LATER_SHARD = re.compile(r"-0*([2-9]|\d{2,})-of-\d+\.gguf$")
@@ -136,17 +137,24 @@ def resolve_model(ref: str | None, settings: Settings | None = None, store=None)
     >>> resolve_model(None).name
     'smollm2-135m-instruct'
     """
+    return resolve_model_header(ref, settings, store)[0]
+
+
+def resolve_model_header(
+    ref: str | None, settings: Settings | None = None, store=None
+) -> tuple[ModelInfo, GGUFHeader]:
+    """``resolve_model`` and the header it read, so a caller needs no second read."""
     from .defaults import DEFAULT_MODEL
 
     ref = ref or DEFAULT_MODEL
     if ref in PYPI_MODELS:
-        return read_model_info(PYPI_MODELS[ref].locate(), name=ref, source="pypi", store=store)
+        return read_model(PYPI_MODELS[ref].locate(), name=ref, source="pypi", store=store)
     path = Path(ref).expanduser()
     if ref.endswith(".gguf") or os.sep in ref or path.exists():
-        return read_model_info(path, source="path", store=store)
+        return read_model(path, source="path", store=store)
     for cand in candidates(settings):
         if cand.name == ref or cand.name.split(":", 1)[-1] == ref:
-            return read_model_info(cand.path, name=cand.name, source=cand.source, store=store)
+            return read_model(cand.path, name=cand.name, source=cand.source, store=store)
     known = ", ".join(PYPI_MODELS)
     raise ModelNotFound(
         f"Unknown model {ref!r}. Run `inhouse models` to see what is available "

@@ -1,4 +1,4 @@
-"""Turn a GGUF header into a ``ModelInfo`` (cached in the store by path, size and mtime)."""
+"""Turn a GGUF header into a ``ModelInfo`` (headers are cached in the store: ``header_cache``)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,16 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from .ggml_types import file_type_name
 from .gguf_header import GGUFHeader, read_header
 from .info import ModelInfo
 
 
 def _quantization(header: GGUFHeader) -> str:
-    from gguf import LlamaFileType
-
     ftype = header.fields.get("general.file_type")
-    if ftype is not None:
-        try:
-            return LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_").removeprefix("ALL_")
-        except ValueError:
-            pass
+    name = file_type_name(ftype) if isinstance(ftype, int) else None
+    if name is not None:
+        return name.removeprefix("MOSTLY_").removeprefix("ALL_")
     # No (known) file type: name it after the tensor type holding most of the weight bytes.
     by_bytes: Counter[str] = Counter()
     for t in header.tensors:
@@ -38,30 +35,22 @@ def info_from_header(header: GGUFHeader, *, name: str | None = None, source: str
         parameters=sum(t["n_elements"] for t in header.tensors),
         quantization=_quantization(header),
         size_bytes=header.size_bytes,
-        context_length=int(ctx) if ctx is not None else None,
+        context_length=int(ctx) if isinstance(ctx, int) else None,
         has_chat_template=isinstance(template, str) and bool(template),
         chat_template_supports_tools=isinstance(template, str) and "tools" in template,
     )
 
 
+def read_model(
+    path: str | os.PathLike[str], *, name: str | None = None, source: str = "path", store=None
+) -> tuple[ModelInfo, GGUFHeader]:
+    """One model's facts and the header they came from, in one read (or none: ``store`` caches)."""
+    header = read_header(Path(path), store=store)
+    return info_from_header(header, name=name, source=source), header
+
+
 def read_model_info(
     path: str | os.PathLike[str], *, name: str | None = None, source: str = "path", store=None
 ) -> ModelInfo:
-    """Read one model's facts from its GGUF header; ``store`` (a ``Store``) caches them."""
-    path = Path(path)
-    if store is not None:
-        try:
-            st = path.stat()
-        except OSError:
-            st = None
-        if st is not None:
-            cached = store.cached_model_info(str(path), st.st_size, st.st_mtime_ns)
-            if cached is not None:
-                cached.update(name=name or cached["name"], source=source)
-                return ModelInfo.from_dict(cached)
-    header = read_header(path)
-    info = info_from_header(header, name=name, source=source)
-    if store is not None:
-        st = path.stat()
-        store.save_model_info(str(path), st.st_size, st.st_mtime_ns, info.to_dict())
-    return info
+    """Read one model's facts from its GGUF header; ``store`` (a ``Store``) caches the header."""
+    return read_model(path, name=name, source=source, store=store)[0]

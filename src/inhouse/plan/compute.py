@@ -2,9 +2,10 @@
 
 llama.cpp builds the graph for one full micro-batch (``n_ubatch`` tokens, every token an output)
 and lets ggml's allocator place every intermediate tensor, reusing memory once a tensor's last
-reader is done. The buffer is the allocator's high-water mark. We do not replay the allocator;
-we size the phases that set the mark, each as the tensors alive at that point (float32 unless
-said otherwise):
+reader is done. The buffer is the allocator's high-water mark. For the architectures whose graph
+we rebuild node by node (``graph.REPLAYED``) we replay the allocator itself (``galloc``). For the
+others we size the phases that set the mark, each as the tensors alive at that point (float32
+unless said otherwise):
 
 - output: the logits for every token of the micro-batch (``n_ubatch x n_vocab``), the
   reason a 262k-vocabulary model such as Gemma 3 needs half a GiB here;
@@ -46,6 +47,12 @@ def _ffn_width(spec: ModelSpec) -> int:
     return max(moe, lead)
 
 
+def _gated(spec: ModelSpec) -> bool:
+    """Does the feed-forward have a gate projection? Without tensor names, assume it does."""
+    names = spec.tensor_shapes or spec.tensor_bytes
+    return not names or any(".ffn_gate" in n for n in names)
+
+
 def compute_phases(spec: ModelSpec, s: LoadSettings) -> dict[str, int]:
     """Bytes alive at each phase that can set the high-water mark."""
     T = s.eff_ubatch
@@ -61,7 +68,8 @@ def compute_phases(spec: ModelSpec, s: LoadSettings) -> dict[str, int]:
     act = T * E * F32
     phases = {
         "output": T * spec.n_vocab * F32 + 3 * act,
-        "ffn": masks + T * 3 * _ffn_width(spec) * F32 + 4 * act,
+        # gated (gate, up and their product alive) or plain (up, activated in place, as starcoder2)
+        "ffn": masks + T * (3 if _gated(spec) else 1) * _ffn_width(spec) * F32 + 4 * act,
     }
     if spec.n_expert:
         phases["ffn"] += T * spec.n_expert * F32 * 2  # router logits and probabilities
@@ -78,4 +86,9 @@ def compute_phases(spec: ModelSpec, s: LoadSettings) -> dict[str, int]:
 
 
 def compute_bytes(spec: ModelSpec, s: LoadSettings) -> int:
-    return max(compute_phases(spec, s).values())
+    """The compute buffer: ggml's allocator replayed on the worst-case graph where we know the
+    graph's shape (``graph.REPLAYED``), else the largest phase."""
+    from .graph import replayed_compute_bytes
+
+    replayed = replayed_compute_bytes(spec, s)
+    return replayed if replayed is not None else max(compute_phases(spec, s).values())

@@ -29,12 +29,64 @@ TENSOR_ALIGN = 32
 @functools.lru_cache(maxsize=1)
 def ggml_cpu_features() -> frozenset[str]:
     """The features ggml's CPU backend was built with and detected (``AVX2``, ``AVX512``,
-    ``DOTPROD``, ``REPACK``...), from llama.cpp itself: the same switches its repacking reads."""
+    ``DOTPROD``, ``REPACK``...), from llama.cpp itself: the same switches its repacking reads.
+    Kept in the store, keyed by the llama.cpp library file and this CPU's flags, since asking
+    means importing llama_cpp (a third of a second of every ``inhouse fit``)."""
+    key = _features_key()
+    store = None
+    if key is not None:
+        try:
+            from ..store import Store
+
+            store = Store.open()
+            cached = store.fact(key)
+            if isinstance(cached, list):
+                store.close()
+                return frozenset(cached)
+        except Exception:  # noqa: BLE001 - the cache is an optimization; llama.cpp is the truth
+            store = None
+    features = _ask_llama_cpp()
+    if store is not None:
+        try:
+            store.save_fact(key, sorted(features))
+        except Exception:  # noqa: BLE001
+            pass
+        store.close()
+    return features
+
+
+def _ask_llama_cpp() -> frozenset[str]:
     import llama_cpp
 
     info = llama_cpp.llama_print_system_info().decode(errors="replace")
     return frozenset(part.split("=")[0].strip() for part in info.replace("CPU :", "|").split("|")
                      if part.strip().endswith("= 1"))
+
+
+def _features_key() -> str | None:
+    """Which llama.cpp build on which CPU: the shared library's path, size and mtime, and the CPU
+    flags the kernel reports. None when they cannot be read (then nothing is cached)."""
+    import hashlib
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("llama_cpp")
+        if spec is None or not spec.origin:
+            return None
+        libs = sorted((Path(spec.origin).parent / "lib").glob("*"))
+        stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in libs if p.is_file()]
+        cpu = ""
+        if os.path.exists("/proc/cpuinfo"):
+            cpu = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                        if ln.startswith(("flags", "Features"))), "")
+    except OSError:
+        return None
+    if not stamp:
+        return None
+    digest = hashlib.sha256(repr((str(spec.origin), stamp, cpu)).encode()).hexdigest()[:16]
+    return f"ggml_cpu_features:{digest}"
 
 
 def repack_rules(features: frozenset[str] | set[str]) -> dict[str, int]:
@@ -136,7 +188,7 @@ def estimate(spec: ModelSpec, s: LoadSettings, features: frozenset[str] | set[st
         kv_bytes=kv,
         state_bytes=state_bytes(spec, s),
         output_bytes=output_bytes(spec, s.n_seq),
-        compute_bytes=max(phases.values()),  # on the GPU when layers are offloaded (see gpu)
+        compute_bytes=compute_bytes(spec, s),  # on the GPU when layers are offloaded (see gpu)
         gpu=gpu,
         phases=phases,
     )

@@ -114,6 +114,17 @@ class Store:
         rows = self.conn.execute("SELECT name FROM _migrations ORDER BY rowid").fetchall()
         return [r["name"] for r in rows]
 
+    # -- facts --------------------------------------------------------------------------------
+
+    def fact(self, key: str) -> Any:
+        row = self.conn.execute("SELECT value_json FROM facts WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_fact(self, key: str, value: Any) -> None:
+        with self.tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO facts (key, value_json, updated_at) VALUES (?, ?, ?)",
+                         (key, json.dumps(value), now_iso()))
+
     # -- machines -----------------------------------------------------------------------------
 
     def machine_bandwidth(self, fingerprint: str) -> tuple[float, str] | None:
@@ -146,24 +157,29 @@ class Store:
             ).fetchone()
         return int(row["id"])
 
-    # -- models -------------------------------------------------------------------------------
+    # -- GGUF headers -------------------------------------------------------------------------
 
-    def cached_model_info(self, path: str, size: int, mtime_ns: int) -> dict[str, Any] | None:
+    def cached_gguf_header(self, path: str, stamp: tuple[int, int, int, int, int]) -> dict[str, Any] | None:
+        """The header cached for ``path`` if it was read from the file version ``stamp``
+        (size, mtime_ns, ctime_ns, inode, device); ``None`` otherwise."""
         row = self.conn.execute(
-            "SELECT info_json FROM models WHERE path = ? AND size_bytes = ? AND mtime_ns = ?",
-            (path, size, mtime_ns),
+            "SELECT size_bytes, mtime_ns, ctime_ns, inode, device, header_json FROM gguf_headers WHERE path = ?",
+            (path,),
         ).fetchone()
-        return json.loads(row["info_json"]) if row else None
+        if row is None or tuple(row)[:5] != tuple(stamp):
+            return None
+        return json.loads(row["header_json"])
 
-    def save_model_info(self, path: str, size: int, mtime_ns: int, info: dict[str, Any]) -> None:
+    def save_gguf_header(self, path: str, stamp: tuple[int, int, int, int, int], header: dict[str, Any]) -> None:
+        size, mtime_ns, ctime_ns, inode, device = stamp
         with self.tx() as conn:
             conn.execute(
-                """INSERT INTO models (path, size_bytes, mtime_ns, info_json, scanned_at)
-                   VALUES (?, ?, ?, ?, ?)
+                """INSERT INTO gguf_headers (path, size_bytes, mtime_ns, ctime_ns, inode, device, header_json,
+                   read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes,
-                   mtime_ns = excluded.mtime_ns, info_json = excluded.info_json,
-                   scanned_at = excluded.scanned_at""",
-                (path, size, mtime_ns, json.dumps(info), now_iso()),
+                   mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, inode = excluded.inode,
+                   device = excluded.device, header_json = excluded.header_json, read_at = excluded.read_at""",
+                (path, size, mtime_ns, ctime_ns, inode, device, json.dumps(header), now_iso()),
             )
 
     # -- runs ---------------------------------------------------------------------------------

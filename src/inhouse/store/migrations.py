@@ -106,6 +106,42 @@ def m003_eval_results(conn: sqlite3.Connection) -> None:
     )
 
 
+def m006_gguf_header_cache(conn: sqlite3.Connection) -> None:
+    """Whole GGUF headers (key/values with the vocabulary as its length, tensor descriptions),
+    cached by the file's real path and served only while size, mtime, ctime, inode and device
+    still match. Replaces ``models``, which cached only the listing's facts by size and mtime
+    (a file replaced by one of equal size and mtime was served stale); its rows are a cache."""
+    _run(
+        conn,
+        """
+        CREATE TABLE gguf_headers (
+            path TEXT PRIMARY KEY,
+            size_bytes INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            ctime_ns INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            device INTEGER NOT NULL,
+            header_json TEXT NOT NULL,
+            read_at TEXT NOT NULL
+        );
+        DROP TABLE models
+        """
+    )
+
+
+def m008_facts(conn: sqlite3.Connection) -> None:
+    """Small facts worth keeping between commands, by key (e.g. the CPU features the installed
+    llama.cpp detects here: asking it means importing llama_cpp, a third of a second)."""
+    _run(
+        conn,
+        """
+        CREATE TABLE facts (
+            key TEXT PRIMARY KEY,
+            value_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
 
 
 def m010_gateway_ledger(conn: sqlite3.Connection) -> None:
@@ -145,4 +181,5 @@ def m010_gateway_ledger(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m010_gateway_ledger]
+MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m006_gguf_header_cache,
+                               m008_facts, m010_gateway_ledger]
