@@ -160,7 +160,8 @@ class Gateway:
 
         scan = None
         if self.scanner is not None:
-            scan = await scan_request(self.scanner, parsed.protocol, parsed.body, self.policy.scan_timeout_s)
+            # the scanner keeps its own deadline; this one also covers a scan stuck inside one regex
+            scan = await scan_request(self.scanner, parsed.protocol, parsed.body, self.policy.scan_timeout_s + 0.5)
         facts = {}
         counted: int | None = None
         for b in self.config.backends:

@@ -14,12 +14,12 @@ a reason to the route decision (the ledger and ``inhouse routes --explain`` show
 
 Config (all optional; ``load_config`` checks it and names the line of a bad key)::
 
-    [policy]
-    scan_timeout_s = 2                 # a scan slower than this makes the request private
-
-    [policy.privacy]                   # the scanner's rules (gateway/privacy.py)
+    [policy.privacy]                   # the scanner's rules (gateway/privacy.py: PrivacyRules)
     enabled = true                     # default: on when a cloud backend is configured
     markers = ["project-falcon"]
+    paths = ["~/work/acme/**"]
+    mode = "local"                     # or "redact"
+    timeout_s = 2                      # a scan slower than this makes the request private
 
     [policy.backends.local]            # what the policy knows of a backend
     eval_model = ["smollm2-135m-instruct"]   # the model name(s) its `inhouse eval` runs are stored under
@@ -95,7 +95,7 @@ class Policy:
     rules: tuple[Rule, ...] = ()
     privacy: dict = field(default_factory=dict)     # the scanner's rules, as written
     privacy_enabled: bool = False
-    scan_timeout_s: float = 2.0
+    scan_timeout_s: float = 2.0     # [policy.privacy] timeout_s: a scan slower than this is private
     eval_models: dict[str, tuple[str, ...]] = field(default_factory=dict)  # backend -> eval model names
     contexts: dict[str, int] = field(default_factory=dict)                 # backend -> its context
 
@@ -112,14 +112,10 @@ def parse_policy(raw: Any, backends: Sequence[Any], error: Callable[[tuple, str,
     if not isinstance(raw, dict):
         raise fail((), "", "[policy] must be a table")
     names = [b.name for b in backends]
-    known = ("scan_timeout_s", "privacy", "backends", "rule")
+    known = ("privacy", "backends", "rule")
     for key in raw:
         if key not in known:
             raise fail((key,), "[policy]", f"unknown key {key!r}; known keys: {', '.join(known)}")
-    timeout = raw.get("scan_timeout_s", 2.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
-        raise fail(("scan_timeout_s",), "[policy]", f"scan_timeout_s must be seconds above 0 and at most 60, "
-                                                    f"not {timeout!r}")
     privacy = raw.get("privacy", {})
     if not isinstance(privacy, dict):
         raise fail(("privacy",), "", "[policy.privacy] must be a table")
@@ -128,6 +124,15 @@ def parse_policy(raw: Any, backends: Sequence[Any], error: Callable[[tuple, str,
         raise fail(("privacy", "enabled"), "[policy.privacy]", f"enabled must be true or false, not {enabled!r}")
     if enabled is None:
         enabled = any(getattr(b, "kind", "local") != "local" for b in backends)
+    try:
+        from .privacy import PrivacyRules
+
+        rules = PrivacyRules.from_config({k: v for k, v in privacy.items() if k != "enabled"})
+    except ConfigError as exc:
+        raise fail(("privacy",), "", str(exc)) from None
+    except ImportError:  # pragma: no cover - the scanner ships with the gateway
+        rules = None
+    timeout = getattr(rules, "timeout_s", 2.0)
 
     eval_models: dict[str, tuple[str, ...]] = {}
     contexts: dict[str, int] = {}

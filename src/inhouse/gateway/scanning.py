@@ -38,10 +38,9 @@ def make_scanner(policy: Any, factory: Any = None) -> Any:
     try:
         if factory is not None:
             return factory(rules)
-        from . import privacy  # type: ignore[attr-defined]
+        from .privacy import PrivacyRules, Scanner
 
-        make = getattr(privacy.Scanner, "from_config", None)
-        return make(rules) if make is not None else privacy.Scanner(rules)
+        return Scanner(PrivacyRules.from_config(rules))
     except ImportError:
         return _Unavailable("the privacy scanner (inhouse.gateway.privacy) is not installed")
     except Exception as exc:  # noqa: BLE001 - a bad rule: fail closed, /health and the ledger say why
@@ -104,7 +103,8 @@ class StreamRestore:
     def _feed(self, key: tuple, text: str) -> str:
         r = self.live.get(key)
         if r is None:
-            r = self.live[key] = copy.deepcopy(self.base)
+            fresh = getattr(self.base, "stream", None)
+            r = self.live[key] = fresh() if callable(fresh) else copy.deepcopy(self.base)
         return r.feed(text)
 
     def _flush(self, match: Any) -> dict[tuple, str]:
