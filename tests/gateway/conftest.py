@@ -69,12 +69,14 @@ def serve(home: Path, *args: str, env: dict | None = None):
 
 
 @contextmanager
-def fake_backend(tmp: Path):
+def fake_backend(tmp: Path, record: Path | None = None):
+    """tests/gateway/fake_backend.py as a process; with ``record``, every body it gets is appended there."""
     port = free_port()
     log = tmp / f"fake-{port}.log"
+    env = _env(tmp) if record is None else {**_env(tmp), "FAKE_RECORD": str(record)}
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "tests.gateway.fake_backend", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=_env(tmp))
+                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/v1/models", proc, log, timeout=30)

@@ -3,7 +3,10 @@
 What it does depends on the model name in the request body, so one process covers every case:
 ``ok`` answers (OpenAI at /v1/chat/completions, Anthropic at /v1/messages; streaming or not),
 ``m429`` answers 429 with ``Retry-After: 30``, ``m500`` answers 500, ``stall`` never answers,
-``die`` streams two chunks and then kills this whole process (a backend dying mid-stream).
+``die`` streams two chunks and then kills this whole process (a backend dying mid-stream),
+``echo`` answers with the text of the last user message (streamed 3 characters a chunk).
+With ``FAKE_RECORD=FILE`` in its environment it appends every request body it receives to FILE,
+one JSON line each: the recording cloud backend of the privacy tests.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,8 +31,13 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"object": "list", "data": [{"id": "ok", "object": "model"}]})
 
     def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if os.environ.get("FAKE_RECORD"):
+            with _record_lock, open(os.environ["FAKE_RECORD"], "ab") as fh:
+                fh.write(json.dumps({"path": self.path, "body": raw.decode("utf-8", "replace")}).encode() + b"\n")
+        body = json.loads(raw or b"{}")
         model = body.get("model")
+        reply = _echo(body) if model == "echo" else REPLY
         anthropic = self.path.endswith("/messages")
         if model == "m429":
             return self._json(429, {"error": {"message": "slow down"}}, {"Retry-After": "30"})
@@ -40,18 +49,18 @@ class Handler(BaseHTTPRequestHandler):
         if model == "bad":
             return self._json(400, {"error": {"message": "the fake backend refuses this request"}})
         if not body.get("stream"):
-            return self._json(200, _anthropic_message() if anthropic else _openai_completion())
+            return self._json(200, _anthropic_message(reply) if anthropic else _openai_completion(reply))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        events = _anthropic_events() if anthropic else _openai_events()
+        events = _anthropic_events(reply) if anthropic else _openai_events(reply)
         for i, event in enumerate(events):
             if model == "die" and i == 2:
                 self.wfile.flush()
                 os._exit(1)
             self._chunk(event)
-            time.sleep(0.01)
+            time.sleep(0.01 if model != "echo" else 0)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -70,32 +79,41 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
 
-def _openai_completion() -> dict:
+def _echo(body: dict) -> list[str]:
+    text = ""
+    for m in body.get("messages") or []:
+        if m.get("role") == "user":
+            c = m.get("content")
+            text = c if isinstance(c, str) else "".join(b.get("text", "") for b in c or [] if isinstance(b, dict))
+    return [text[i:i + 3] for i in range(0, len(text), 3)] or [""]
+
+
+def _openai_completion(reply: list[str] = REPLY) -> dict:
     return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "ok",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(REPLY)},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(reply)},
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11}}
 
 
-def _openai_events() -> list[bytes]:
+def _openai_events(reply: list[str] = REPLY) -> list[bytes]:
     def chunk(delta, finish=None, usage=None):
         c = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "ok",
              "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         if usage:
             c = {**c, "choices": [], "usage": usage}
         return b"data: " + json.dumps(c).encode() + b"\n\n"
-    return ([chunk({"role": "assistant", "content": ""})] + [chunk({"content": t}) for t in REPLY]
+    return ([chunk({"role": "assistant", "content": ""})] + [chunk({"content": t}) for t in reply]
             + [chunk({}, "stop"), chunk({}, usage={"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11}),
                b"data: [DONE]\n\n"])
 
 
-def _anthropic_message() -> dict:
+def _anthropic_message(reply: list[str] = REPLY) -> dict:
     return {"id": "msg_fake", "type": "message", "role": "assistant", "model": "ok",
-            "content": [{"type": "text", "text": "".join(REPLY)}], "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": "".join(reply)}], "stop_reason": "end_turn",
             "stop_sequence": None, "usage": {"input_tokens": 7, "output_tokens": 4}}
 
 
-def _anthropic_events() -> list[bytes]:
+def _anthropic_events(reply: list[str] = REPLY) -> list[bytes]:
     def ev(name, data):
         return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
     msg = {**_anthropic_message(), "content": [], "stop_reason": None, "usage": {"input_tokens": 7, "output_tokens": 1}}
@@ -103,11 +121,14 @@ def _anthropic_events() -> list[bytes]:
              ev("content_block_start", {"type": "content_block_start", "index": 0,
                                         "content_block": {"type": "text", "text": ""}})]
             + [ev("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                          "delta": {"type": "text_delta", "text": t}}) for t in REPLY]
+                                          "delta": {"type": "text_delta", "text": t}}) for t in reply]
             + [ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
                ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                                     "usage": {"output_tokens": 4}}),
                ev("message_stop", {"type": "message_stop"})])
+
+
+_record_lock = threading.Lock()
 
 
 class Server(ThreadingHTTPServer):

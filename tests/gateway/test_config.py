@@ -65,8 +65,8 @@ chain = ["ollama"]
 input_per_mtok = 1.5
 output_per_mtok = 7
 
-[policy]
-private_paths = ["~/work/secret/**"]
+[policy.privacy]
+paths = ["~/work/secret/**"]
 """
 
 
@@ -85,7 +85,7 @@ def test_a_full_config_becomes_these_values():
     assert c.route_for("Claude-Sonnet-4-5").chain == ("local", "cloud")
     assert c.route_for("gpt-4o").chain == ("ollama",)
     assert c.backend("cloud") is cloud
-    assert c.policy == {"private_paths": ["~/work/secret/**"]}
+    assert c.policy == {"privacy": {"paths": ["~/work/secret/**"]}}
     assert cost("claude-opus-4-1", 1_000_000, 1_000_000, c.price_table()) == pytest.approx(8.5)
 
 

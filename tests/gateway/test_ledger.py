@@ -168,7 +168,7 @@ def _random_rows(n: int, seed: int) -> list[LedgerRow]:
             reasons=["default"], backend=backend, backend_model=backend, kind=kind, http_status=200,
             fallbacks=fallbacks, prompt_tokens=prompt, completion_tokens=completion, reasoning_tokens=reasoning,
             tokens_counted=counted, ttft_s=ttft, duration_s=duration, tool_repairs=rng.randint(0, 2),
-            cost_usd=cost, saved_usd=cost if kind == "local" and status in SERVED and cost is not None else None))
+            cost_usd=cost, saved_usd=cost if kind == "local" and cost is not None else None))
     return rows
 
 
@@ -199,7 +199,8 @@ def test_summary_matches_a_plain_count_of_the_rows(ledger):
         assert s["tool_repairs"] == sum(r.tool_repairs for r in sel)
         assert s["tokens_counted_locally"] == sum(r.tokens_counted == "local tokenizer" for r in sel)
         assert s["tokens_not_counted"] == sum(r.tokens_counted is None for r in served)
-        assert s["saved_usd"] == pytest.approx(sum(r.saved_usd or 0 for r in sel))
+        assert s["saved_usd"] == pytest.approx(sum(r.saved_usd or 0 for r in served))
+        assert any(r.saved_usd for r in sel if r.status not in SERVED)  # a failed local request saves nothing
         assert s["kept_local_unpriced"] == sum(r.kind == "local" and r.cost_usd is None for r in served)
         assert s["cloud_cost_usd"] == pytest.approx(sum(r.cost_usd or 0 for r in served if r.kind == "cloud"))
         for name in ("local", "cloud", "lms", "ollama"):
@@ -209,7 +210,7 @@ def test_summary_matches_a_plain_count_of_the_rows(ledger):
             assert b["served"] == sum(r.status in SERVED for r in mine)
             assert b["failures"] == sum(r.status == "error" for r in mine)
             assert b["skipped"] == sum(f["backend"] == name for r in sel for f in r.fallbacks)
-            assert b["saved_usd"] == pytest.approx(sum(r.saved_usd or 0 for r in mine))
+            assert b["saved_usd"] == pytest.approx(sum(r.saved_usd or 0 for r in mine if r.status in SERVED))
             ttfts = [r.ttft_s for r in mine if r.status in SERVED]
             assert b["ttft_p50_s"] == (pytest.approx(statistics.median(ttfts)) if ttfts else None)
         assert s["backends"]["ollama"]["requests"] == 0  # only ever skipped

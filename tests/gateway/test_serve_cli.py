@@ -37,7 +37,8 @@ def test_api_key_is_required_when_set(tmp_path):
     with fake_backend(tmp_path) as (fake, _):
         config = tmp_path / "gateway.toml"
         config.write_text(f'[[backend]]\nname = "good"\nkind = "openai"\nurl = "{fake}"\nmodel = "ok"\n\n'
-                          f'[[route]]\nmatch = "*"\nchain = ["good"]\n')
+                          f'[[route]]\nmatch = "*"\nchain = ["good"]\n'
+                          '[policy.privacy]\nenabled = false\n')  # a stand-in cloud; privacy: test_policy_*
         with serve(tmp_path / "home", "--config", str(config), env={"INHOUSE_API_KEY": "s3cret"}) as (url, _):
             body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
             assert httpx.post(url + "/v1/chat/completions", json=body).status_code == 401

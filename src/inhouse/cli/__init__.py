@@ -50,7 +50,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, evals, fit, machine, models, sandbox, serve
+    from . import bench, chat, evals, fit, machine, models, routes, sandbox, scan, serve
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
@@ -60,6 +60,8 @@ def _register() -> None:
     cli.add_command(sandbox.sandbox)
     cli.add_command(evals.eval_)
     cli.add_command(serve.serve)
+    cli.add_command(routes.routes)
+    cli.add_command(scan.scan)
 
 
 _register()

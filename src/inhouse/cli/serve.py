@@ -37,8 +37,11 @@ def serve(config_path, host, port, api_key, ledger) -> None:
         led = _open_ledger()
     click.echo("Starting local backends...", err=True)
     servers = gw.start_local_servers(config)
+    from ..store import Store
+
+    store = Store.open()  # capability rules read the eval runs stored here, at start and on reload
     try:
-        gateway = gw.Gateway(config, api_key=api_key, ledger=led, local_servers=servers,
+        gateway = gw.Gateway(config, api_key=api_key, ledger=led, local_servers=servers, store=store,
                              backend_urls={name: s.endpoint for name, s in servers.items()},
                              local_models={name: s.alias for name, s in servers.items()},
                              local_paths={name: str(s.plan.path) for name, s in servers.items()},
@@ -48,6 +51,7 @@ def serve(config_path, host, port, api_key, ledger) -> None:
         gw.run(gateway, host, port)
     finally:
         gw.stop_local_servers(servers)
+        store.close()
 
 
 def _open_ledger():

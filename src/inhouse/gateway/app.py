@@ -72,7 +72,8 @@ class Gateway:
                  backend_urls: dict[str, str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                  local_models: dict[str, str] | None = None, local_paths: dict[str, str] | None = None,
                  watcher: Any = None, local_servers: dict[str, Any] | None = None,
-                 probe_interval_s: float = 10.0) -> None:
+                 probe_interval_s: float = 10.0, store: Any = None,
+                 scanner_factory: Any = None) -> None:
         from .backends import BackendState
 
         self.config = config
@@ -86,6 +87,11 @@ class Gateway:
         self.watcher = watcher
         self.local_servers: dict[str, Any] = dict(local_servers or {})
         self.states = {b.name: BackendState.from_config(b) for b in config.backends}
+        self.store = store  # eval figures for capability rules are read from it at start and on reload
+        self.scanner_factory = scanner_factory
+        self.local_ctx: dict[str, int] = {name: int(s.plan.n_ctx) for name, s in (local_servers or {}).items()
+                                          if getattr(getattr(s, "plan", None), "n_ctx", None)}
+        self._apply_policy(config)
         self.down_reason: dict[str, str] = {}  # why a backend last failed (probes only clear unreachable ones)
         self.sticky = StickySessions()
         self.upstream = Upstream()
@@ -113,8 +119,79 @@ class Gateway:
         """Swap in a reloaded config (backends keep their state when their name stays)."""
         from .backends import BackendState
 
+        self._apply_policy(config)  # a bad policy raises before anything is swapped
         self.config = config
         self.states = {b.name: self.states.get(b.name) or BackendState.from_config(b) for b in config.backends}
+
+    def _apply_policy(self, config: Any) -> None:
+        """Parse the config's ``[policy]``, make its scanner and read the eval figures its rules use."""
+        from .policy import load_eval_figures, parse_policy
+        from .scanning import make_scanner
+
+        policy = parse_policy(getattr(config, "policy", None) or {}, config.backends)
+        scanner = make_scanner(policy, self.scanner_factory) if policy.privacy_enabled else None
+        figures = {}
+        if policy.rules:
+            identities = {b.name: self._identities(b) for b in config.backends}
+            if self.store is not None:
+                figures = load_eval_figures(self.store, policy, identities)
+        self.policy, self.scanner, self.figures = policy, scanner, figures
+
+    def _identities(self, b: Any) -> list[str]:
+        """The model names ``inhouse eval`` may have stored this backend's runs under."""
+        from pathlib import Path
+
+        names: list[str] = []
+        if getattr(b, "managed", False):
+            for n in (self.local_models.get(b.name), getattr(b, "gguf", None), self.local_paths.get(b.name)):
+                if n:
+                    names += [n, Path(n).stem, Path(n).name]
+        elif getattr(b, "model", None):
+            url = self.url_of(b) or ""
+            names += [b.model, f"{b.model} @ {url}", f"{b.model} @ {url.rstrip('/')}/v1"]
+        return list(dict.fromkeys(names))
+
+    async def _policy_input(self, parsed: ParsedRequest, headers: Any, raw_len: int) -> Any:
+        """Everything the policy decides on: the privacy scan (in a thread, with a timeout; a
+        failure or timeout counts as private), each local backend's context and prompt count."""
+        from .policy import BackendFacts, classify
+        from .router import PolicyInput
+        from .scanning import scan_request
+
+        scan = None
+        if self.scanner is not None:
+            # the scanner keeps its own deadline; this one also covers a scan stuck inside one regex
+            scan = await scan_request(self.scanner, parsed.protocol, parsed.body, self.policy.scan_timeout_s + 0.5)
+        facts = {}
+        counted: int | None = None
+        for b in self.config.backends:
+            ctx = self.policy.contexts.get(b.name) or self.local_ctx.get(b.name)
+            tokens = None
+            # a token covers at least a byte of the body's text, so a body under half the context fits
+            needs_count = b.name in self.local_paths and (
+                (ctx and raw_len > ctx // 2) or any(r.when.min_prompt_tokens is not None
+                                                    or r.when.max_prompt_tokens is not None
+                                                    for r in self.policy.rules))
+            if needs_count:
+                tokens = await self._count_prompt(parsed, b)
+                counted = tokens if counted is None else counted
+            facts[b.name] = BackendFacts(b.name, b.kind == "local", ctx, tokens)
+        # the client's choice: the header, or a model name that names a backend (unless a route names it)
+        explicit = headers.get("x-inhouse-backend") or (
+            parsed.model if any(b.name == parsed.model for b in self.config.backends)
+            and not any(r.match == parsed.model for r in self.config.routes) else None)
+        return PolicyInput(self.policy, facts, classify(parsed.protocol, parsed.body, counted), scan, explicit,
+                           self.figures)
+
+    async def _count_prompt(self, parsed: ParsedRequest, backend: Any) -> int | None:
+        from .tokens import counter_for
+
+        try:
+            body = self._backend_body(parsed, backend, "openai")
+            counter = await asyncio.to_thread(counter_for, self.local_paths[backend.name])
+            return await asyncio.to_thread(counter.count_prompt, body.get("messages") or [], body.get("tools"))
+        except Exception:  # noqa: BLE001 - no count: the context rule cannot fire, the server will say
+            return None
 
     def url_of(self, backend: Any) -> str | None:
         return getattr(backend, "url", None) or self.urls.get(backend.name)
@@ -185,6 +262,7 @@ class Gateway:
                 raise BadRequest(413, f"request body is over the {self.max_body_bytes} byte limit")
             parts.append(chunk)
         raw = b"".join(parts)
+        request.state.body_bytes = len(raw)
         try:
             body = json.loads(raw)
         except RecursionError:
@@ -239,14 +317,18 @@ class Gateway:
         parsed = ParsedRequest(protocol, body["model"], body, session_key(protocol, body, request.headers),
                                bool(body.get("stream")))
         row["session"] = parsed.session
+        policy_input = await self._policy_input(parsed, request.headers, getattr(request.state, "body_bytes", 0))
         now = time.monotonic()
         try:
             route = decide(parsed, self.config.routes,
                            available={n: s.available(now) for n, s in self.states.items()},
-                           sticky=self.sticky.get(parsed.session))
+                           sticky=self.sticky.get(parsed.session), policy=policy_input)
         except NoRoute as exc:
             return self._finish_error(row, t0, protocol, 404, str(exc))
         row["route"], row["reasons"] = route.name, list(route.reasons)
+        if route.refusal:
+            return self._finish_error(row, t0, protocol, route.status or 503, route.refusal)
+        restorer = None
 
         last: UpstreamFailure | None = None
         for name in route.chain:
@@ -260,8 +342,22 @@ class Gateway:
                 row["fallbacks"].append({"backend": name, "reason": "local server not started"})
                 continue
             bproto = backend_protocol(backend.kind)
+            sent = parsed
+            if route.private and backend.kind != "local":
+                if not route.redact:  # never reached (the policy leaves only local backends): belt and braces
+                    row["fallbacks"].append({"backend": name, "reason": "private request; not sent to the cloud"})
+                    continue
+                from .scanning import redact
+
+                try:
+                    redacted, restorer = redact(self.scanner, parsed.protocol, parsed.body, policy_input.scan)
+                except Exception as exc:  # noqa: BLE001 - fail closed: no redaction, no cloud
+                    row["fallbacks"].append({"backend": name, "reason": f"redaction failed ({type(exc).__name__}); "
+                                                                        "not sent to the cloud"})
+                    continue
+                sent = dataclasses.replace(parsed, body=redacted)
             try:
-                upstream_body = self._backend_body(parsed, backend, bproto)
+                upstream_body = self._backend_body(sent, backend, bproto)
             except Exception as exc:  # noqa: BLE001 - a request translation cannot express
                 return self._finish_error(row, t0, protocol, 400, f"cannot translate the request: {exc}")
             try:
@@ -280,7 +376,12 @@ class Gateway:
             row["backend"], row["backend_model"] = name, upstream_body.get("model")
             row["_messages"], row["_tools"] = upstream_body.get("messages"), upstream_body.get("tools")
             row["kind"] = "local" if backend.kind == "local" else "cloud"
-            return await self._relay(request, row, t0, parsed, backend, bproto, opened)
+            return await self._relay(request, row, t0, parsed, backend, bproto, opened,
+                                     restorer if backend.kind != "local" else None)
+        if route.private and not route.redact:
+            tried = "; ".join(f"{f['backend']}: {f.get('error') or f['reason']}" for f in row["fallbacks"]) or "none"
+            return self._finish_error(row, t0, protocol, 503, f"the request is private and no local backend could "
+                                      f"serve it ({tried}); it was not sent to the cloud")
         status = 429 if last is not None and last.status == 429 and all(
             f.get("status") == 429 for f in row["fallbacks"]) else 503
         headers = None
@@ -304,7 +405,7 @@ class Gateway:
         return body
 
     async def _relay(self, request: Request, row: dict[str, Any], t0: float, parsed: ParsedRequest,
-                     backend: Any, bproto: str, opened: Opened) -> Response:
+                     backend: Any, bproto: str, opened: Opened, restorer: Any = None) -> Response:
         name = backend.name
         client = parsed.protocol
         repair = backend.kind == "local"
@@ -334,10 +435,19 @@ class Gateway:
                                                                f"{bproto} JSON: {exc}")
             row["tool_repairs"] = repairs
             row["ttft_s"] = time.perf_counter() - t0
+            if restorer is not None:
+                from .scanning import restore_json
+
+                out = restore_json(out, restorer)
             self._finish(row, t0, "fallback-ok" if row["fallbacks"] else "ok", 200, usage)
             return JSONResponse(out)
         relay = StreamRelay(client, bproto, row["backend_model"], tools, repair)
-        return StreamingResponse(self._stream(row, t0, relay, opened, backend),
+        stream = self._stream(row, t0, relay, opened, backend)
+        if restorer is not None:
+            from .scanning import restore_stream
+
+            stream = restore_stream(stream, client, restorer)
+        return StreamingResponse(stream,
                                  media_type="text/event-stream", headers={"cache-control": "no-cache"})
 
     async def _stream(self, row: dict[str, Any], t0: float, relay: StreamRelay, opened: Opened,

@@ -396,6 +396,9 @@ def parse_config(text: str, name: str = "config.toml", path: Path | None = None)
     policy = data.get("policy", {})
     if not isinstance(policy, dict):
         raise ld.error(("policy",), "", "[policy] must be a table")
+    from .policy import parse_policy
+
+    parse_policy(policy, backends, ld.error)  # checked here for the line; the gateway parses it again
     return GatewayConfig(server, tuple(backends), tuple(routes), prices, policy, path)
 
 

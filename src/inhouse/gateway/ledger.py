@@ -85,7 +85,8 @@ class LedgerRow:
     cost_usd: float | None = None
     """What the request costs at the price of the cloud model the client asked for."""
     saved_usd: float | None = None
-    """``cost_usd`` of a request served locally; nothing else saves money."""
+    """``cost_usd`` of a request served locally; nothing else saves money (summaries count it only
+    for served requests, so a local request that failed mid-stream saves nothing)."""
 
     def checked(self) -> "LedgerRow":
         """This row if every value is possible; else ``StoreError`` naming the first field that is not."""
@@ -275,7 +276,7 @@ class Ledger:
                   TOTAL(reasoning_tokens) AS reasoning_tokens,
                   COUNT(*) FILTER (WHERE tokens_counted = '{TOKENS_LOCAL}') AS tokens_counted_locally,
                   COUNT(*) FILTER (WHERE status IN ({served}) AND tokens_counted IS NULL) AS tokens_not_counted,
-                  TOTAL(saved_usd) AS saved_usd,
+                  TOTAL(saved_usd) FILTER (WHERE status IN ({served})) AS saved_usd,
                   COUNT(*) FILTER (WHERE status IN ({served}) AND kind = 'local' AND cost_usd IS NULL)
                       AS kept_local_unpriced,
                   TOTAL(cost_usd) FILTER (WHERE status IN ({served}) AND kind = 'cloud') AS cloud_cost_usd
@@ -294,7 +295,8 @@ class Ledger:
                   COUNT(*) FILTER (WHERE status IN ({served})) AS served,
                   COUNT(*) FILTER (WHERE status = 'error') AS failures,
                   TOTAL(prompt_tokens) AS prompt_tokens, TOTAL(completion_tokens) AS completion_tokens,
-                  TOTAL(saved_usd) AS saved_usd, TOTAL(tool_repairs) AS tool_repairs
+                  TOTAL(saved_usd) FILTER (WHERE status IN ({served})) AS saved_usd,
+                  TOTAL(tool_repairs) AS tool_repairs
                 FROM {TABLE}{where}{' AND' if where else ' WHERE'} backend IS NOT NULL GROUP BY backend""", args):
             d = dict(r)
             name = d.pop("backend")

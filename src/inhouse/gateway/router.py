@@ -35,6 +35,23 @@ class Route:
     name: str                     # the matching route's pattern
     chain: tuple[str, ...]        # backend names, in the order to try them
     reasons: tuple[str, ...]      # every reason for that order, in words
+    private: bool = False         # the privacy scan marked it (or failed): local backends only, or redacted
+    redact: bool = False          # cloud backends get the body with findings replaced by placeholders
+    refusal: str | None = None    # set when the policy leaves no backend: the one-line error for the client
+    status: int = 0               # the HTTP status of that refusal
+    findings: tuple[dict, ...] = ()   # privacy findings: kind, rule, location (never a value)
+    figures: tuple[dict, ...] = ()    # the eval figures capability rules used
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    """What the policy (``policy.evaluate``) sees besides the route: all computed before, no I/O here."""
+    policy: Any                   # policy.Policy
+    backends: Mapping[str, Any]   # name -> policy.BackendFacts
+    request: Any                  # policy.RequestClass
+    scan: Any = None              # the privacy scanner's ScanResult, or None when not scanned
+    explicit: str | None = None   # a backend the client named
+    figures: Mapping[Any, Any] = field(default_factory=dict)
 
 
 def session_key(protocol: str, body: Mapping[str, Any], headers: Mapping[str, str]) -> str:
@@ -65,15 +82,34 @@ def match_route(model: str, routes: Sequence[Any]) -> Any:
 
 
 def decide(request: ParsedRequest, routes: Sequence[Any], *, available: Mapping[str, bool],
-           sticky: str | None = None) -> Route:
+           sticky: str | None = None, policy: PolicyInput | None = None) -> Route:
     """The backends to try for ``request``, in order, with the reasons.
 
-    The matching route's chain is kept in order, except that the session's sticky backend goes
-    first while it is available, and backends that are cooling down go last (still tried when
-    nothing else is left)."""
+    With ``policy``, its rules (privacy, explicit choice, capability, context) first narrow the
+    route's chain (``policy.evaluate``). Then the chain is kept in order, except that the session's
+    sticky backend goes first while it is available, and backends that are cooling down go last
+    (still tried when nothing else is left; a private request with no local backend up is refused)."""
     route = match_route(request.model, routes)
     chain = list(route.chain)
     reasons = [f"model {request.model!r} matches route {route.match!r} -> {' > '.join(chain)}"]
+    extra: dict[str, Any] = {}
+    if policy is not None:
+        from .policy import evaluate
+
+        verdict = evaluate(chain, policy.backends, policy=policy.policy, request=policy.request, scan=policy.scan,
+                           explicit=policy.explicit, figures=policy.figures)
+        reasons.extend(verdict.reasons)
+        extra = dict(private=verdict.private, redact=verdict.redact, findings=verdict.findings,
+                     figures=verdict.figures)
+        if verdict.refusal:
+            return Route(route.match, (), tuple(reasons), refusal=verdict.refusal, status=verdict.status, **extra)
+        chain = list(verdict.chain)
+        if verdict.private and not verdict.redact and not any(available.get(n, True) for n in chain):
+            reasons.append("availability: no local backend is up (" + ", ".join(chain) + " cooling down)")
+            return Route(route.match, (), tuple(reasons), refusal="the request is private and no local backend "
+                         "is up (" + ", ".join(chain) + " cooling down after failures); it was not sent to the "
+                         "cloud. Retry when the local backend is back (inhouse serve's /health)", status=503,
+                         **extra)
     if sticky and sticky in chain and available.get(sticky, True) and chain[0] != sticky:
         chain.remove(sticky)
         chain.insert(0, sticky)
@@ -86,7 +122,7 @@ def decide(request: ParsedRequest, routes: Sequence[Any], *, available: Mapping[
         reasons.append("cooling down, tried last: " + ", ".join(cooling))
     elif cooling:
         reasons.append("every backend of the route is cooling down; trying them anyway")
-    return Route(route.match, tuple(chain), tuple(reasons))
+    return Route(route.match, tuple(chain), tuple(reasons), **extra)
 
 
 class StickySessions:
