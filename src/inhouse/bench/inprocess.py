@@ -9,7 +9,6 @@ llama.cpp's perf counters are read for the same stretch.
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from pathlib import Path
@@ -53,10 +52,11 @@ class InProcessRunner:
         return int(self.header.arch_field("context_length", 0) or 0) or 1 << 30
 
     def load(self) -> float:
-        import llama_cpp._logger
         from llama_cpp import Llama
 
-        llama_cpp._logger.logger.setLevel(logging.CRITICAL)
+        from ..engines._llama_log import install
+
+        install()  # llama.cpp's log through inhouse's logger, not to stderr
         c = self.config
         t0 = time.perf_counter()
         try:

@@ -22,6 +22,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def require_server() -> None:
+    """``llama_cpp.server`` needs llama-cpp-python's ``server`` extra (uvicorn, fastapi...), which a
+    plain install does not bring: say so in one line before starting anything."""
+    import importlib
+
+    for module in ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ServerUnreachable(
+                f"--compare starts llama_cpp.server, which needs {exc.name or module} (not installed): "
+                "pip install 'llama-cpp-python[server]==0.3.36', then run it again."
+            ) from None
+
+
 class LlamaServer:
     """``with LlamaServer(config, n_ctx) as server: server.endpoint, server.pid, server.load_s``"""
 
@@ -48,6 +63,7 @@ class LlamaServer:
                "--n_batch", str(c.n_batch), "--n_ubatch", str(c.n_ubatch),
                "--type_k", str(CACHE_TYPES[c.type_k][2]), "--type_v", str(CACHE_TYPES[c.type_v][2]),
                "--flash_attn", str(c.flash_attn), "--n_gpu_layers", str(c.n_gpu_layers), *self.extra_args]
+        require_server()
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=os.environ.copy())
         try:

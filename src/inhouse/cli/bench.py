@@ -145,6 +145,14 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
 
     if compare and endpoint:
         raise InhouseError("--compare starts its own local server; leave out --endpoint.")
+    if endpoint:
+        from ..engines.openai_http import normalize_endpoint
+
+        endpoint = normalize_endpoint(endpoint)
+    if compare:
+        from ..bench.server import require_server
+
+        require_server()
     workload = Workload(depths=_ints(depths, DEFAULT_DEPTHS), prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
                         reps=reps, warmup=warmup)
     configs = _configs(models, endpoint, model_name, api_key, gguf, _ints(threads, (0,)) or (0,),

@@ -101,7 +101,8 @@ def observe_load(model_path: str | Path, settings: LoadSettings | None = None, *
     compute buffers are really allocated.
     """
     import llama_cpp
-    from llama_cpp import _logger
+
+    from ..engines._llama_log import install as install_log
 
     s = settings or LoadSettings()
     lines: list[str] = []
@@ -142,7 +143,7 @@ def observe_load(model_path: str | Path, settings: LoadSettings | None = None, *
                 llama_cpp.llama_free(ctx)
             if model:
                 llama_cpp.llama_model_free(model)
-            llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+            install_log()  # back to inhouse's logger (llama-cpp-python's own leaks warnings)
     joined = "".join(lines).splitlines()
     return parse_buffer_log(joined)
 

@@ -106,4 +106,22 @@ def m003_eval_results(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results]
+def m007_eval_runs(conn: sqlite3.Connection) -> None:
+    """One row per eval run, written before its first sample: what was asked (suite, categories,
+    limit, samples, the chosen task ids...), so --resume continues exactly that selection and an
+    unknown id is recognised as unknown."""
+    _run(
+        conn,
+        """
+        CREATE TABLE eval_runs (
+            eval_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            model TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            selection_json TEXT NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m007_eval_runs]
