@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import uuid
 from pathlib import Path
 
 import click
@@ -133,14 +135,23 @@ def eval_(ctx, suite, model, endpoint, api_key, samples, category, limit, max_to
                          "max_tokens": max_tokens, "thinking": thinking, "model": model, "endpoint": endpoint,
                          "chat_template": str(Path(chat_template).resolve()) if chat_template else None,
                          "model_label": label, "task_ids": [t.id for t in tasks]}
-            with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
-                          TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
-                done = {(r["task_id"], r["sample"]) for r in store.eval_results(resume)} if resume else set()
-                todo = sum((t.id, i) not in done for t in tasks for i in range(samples))
-                task_id = bar.add_task("eval", total=todo)
-                run = run_eval(engine, tasks, model=label, suite=suite, samples=samples, max_tokens=max_tokens,
-                               parallel=parallel, store=store, resume=resume, thinking=think,
-                               progress=lambda: bar.advance(task_id), selection=selection)
+            run_id = resume or uuid.uuid4().hex[:12]
+            try:
+                with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"),
+                              TimeRemainingColumn(), console=console(stderr=True), transient=True) as bar:
+                    done = {(r["task_id"], r["sample"]) for r in store.eval_results(resume)} if resume else set()
+                    todo = sum((t.id, i) not in done for t in tasks for i in range(samples))
+                    task_id = bar.add_task("eval", total=todo)
+                    run = run_eval(engine, tasks, model=label, suite=suite, samples=samples, max_tokens=max_tokens,
+                                   parallel=parallel, store=store, resume=resume, thinking=think,
+                                   progress=lambda: bar.advance(task_id), selection=selection, eval_id=run_id)
+            except (InhouseError, KeyboardInterrupt) as exc:
+                kept = len(store.eval_results(run_id))
+                where = f"{kept} sample(s) of run {run_id} are stored; --resume {run_id} continues it."
+                if isinstance(exc, KeyboardInterrupt):
+                    click.echo(f"Interrupted: {where}", err=True)
+                    sys.exit(130)
+                raise InhouseError(f"{exc} {where}") from exc
     summary = summarize(run.rows)
     if as_json:
         return echo_json({"eval_id": run.eval_id, "model": label, "suite": suite, "thinking": thinking, **summary,

@@ -115,6 +115,8 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     if budget:
         return _budget(target, settings, budget, headroom, as_json)
     warnings = check_context(n_ctx, target.spec.n_ctx_train, model=target.label) + _gpu_warnings(gpu_layers)
+    for w in warnings:  # on stderr in every mode; --json also lists them
+        console(stderr=True).print(f"[yellow]Warning:[/] {w}")
     if verify:
         from ..plan.verify import verify as run_verify
 
@@ -167,8 +169,6 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
         out.print("  [dim]≈: equal within llama.cpp's print precision (0.005 MiB per buffer line)[/]")
     if obs is not None and target.kind != "gguf":
         out.print("  [dim]llama.cpp loaded a synthetic GGUF with this model's shapes (no download)[/]")
-    for w in warnings:
-        console(stderr=True).print(f"[yellow]Warning:[/] {w}")
 
 
 def _gpu_warnings(gpu_layers: int) -> list[str]:

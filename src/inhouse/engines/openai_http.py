@@ -65,7 +65,7 @@ def normalize_endpoint(url: str) -> str:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:  # a port that is not a number or above 65535
-        raise ConfigError(f"--endpoint {url!r} has a bad port ({exc}); {hint}.") from None
+        raise ConfigError(f"--endpoint {url!r} has a bad host or port ({exc}); {hint}.") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise ConfigError(f"--endpoint {url!r} uses {parts.scheme!r}; only http:// and https:// servers "
                           f"are supported; {hint}.")

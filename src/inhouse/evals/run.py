@@ -102,13 +102,13 @@ def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: 
 def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int = 1, max_tokens: int = 512,
              temperature: float | None = None, parallel: int = 1, store=None, resume: str | None = None,
              thinking: bool | None = None, progress: Callable[[], None] | None = None,
-             selection: dict | None = None) -> EvalRun:
+             selection: dict | None = None, eval_id: str | None = None) -> EvalRun:
     """Every task x sample; each scored row is stored at once. With ``resume``, rows already
     stored under that id are kept and skipped. ``parallel`` > 1 sends that many requests at a time
     (for server engines; an in-process engine serializes them anyway). ``selection`` (what the run
     asked for: suite, categories, limit, samples, task ids...) is stored before the first sample
-    of a new run, for ``--resume``."""
-    run = EvalRun(eval_id=resume) if resume else EvalRun()
+    of a new run, for ``--resume``; ``eval_id`` names a new run (default: a random id)."""
+    run = EvalRun(eval_id=resume) if resume else (EvalRun(eval_id=eval_id) if eval_id else EvalRun())
     if store is not None and selection is not None and not resume:
         store.save_eval_run(run.eval_id, selection)
     done = set()

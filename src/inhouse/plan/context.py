@@ -22,11 +22,11 @@ MAX_CTX = 1 << 31  # int32 token positions 0 .. 2**31-1; 2**31 is also a multipl
 
 def fmt_tokens(n: int) -> str:
     """A context length as people write it, never rounded: 32768 -> '32k', 100000 -> '100000'."""
-    if n >= 1 << 20 and n % (1 << 20) == 0:
+    if 1 << 20 <= n < 1 << 30 and n % (1 << 20) == 0:
         return f"{n >> 20}M"
-    if n >= 1024 and n % 1024 == 0:
+    if 1024 <= n < 1 << 20 and n % 1024 == 0:
         return f"{n >> 10}k"
-    return str(n)
+    return str(n)  # never '976562500k'
 
 
 def check_context(n_ctx: int, n_ctx_train: int | None = None, *, option: str = "--ctx",
