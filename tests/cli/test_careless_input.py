@@ -271,3 +271,9 @@ def test_exit_codes_usage_error_and_interrupt():
                 proc.wait()
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "Interrupted." and "Traceback" not in err
+
+
+def test_numbers_llama_cpp_cannot_take_are_usage_errors():
+    assert_usage_error(run_cli("bench", "-t", "-1", "-d", "0", "--reps", "1"), "'-1' is below 1")
+    assert_usage_error(run_cli("bench", "--batch", "0", "-d", "0", "--reps", "1"), "'0' is below 1")
+    assert_usage_error(run_cli("fit", "--parallel", "300"), "1<=x<=256")

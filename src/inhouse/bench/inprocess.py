@@ -52,6 +52,7 @@ class InProcessRunner:
         return int(self.header.arch_field("context_length", 0) or 0) or 1 << 30
 
     def load(self) -> float:
+        import llama_cpp
         from llama_cpp import Llama
 
         from ..engines._llama_log import install

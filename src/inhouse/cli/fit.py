@@ -70,7 +70,8 @@ def _print_budget(out, budget) -> None:
 @click.option("--ctx", "n_ctx", type=click.IntRange(1), default=512, show_default=True, help="Context length (n_ctx).")
 @click.option("--batch", type=click.IntRange(1), default=512, show_default=True, help="Logical batch (n_batch).")
 @click.option("--ubatch", type=click.IntRange(1), default=512, show_default=True, help="Micro-batch (n_ubatch).")
-@click.option("--parallel", type=click.IntRange(1), default=1, show_default=True, help="Parallel sequences (n_seq_max).")
+@click.option("--parallel", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Parallel sequences (n_seq_max; llama.cpp takes at most 256).")
 @click.option("--cache-type-k", type=click.Choice(CACHE_CHOICES), default="f16", show_default=True)
 @click.option("--cache-type-v", type=click.Choice(CACHE_CHOICES), default="f16", show_default=True,
               help="A quantized V cache needs --flash-attn on.")
