@@ -18,14 +18,28 @@ from inhouse.plan.settings import LoadSettings
 
 
 @pytest.mark.parametrize("text,value", [("12GiB", 12 * GIB), ("12G", 12 * GIB), ("12 GB", 12 * 10**9),
-                                        ("800MiB", 800 << 20), ("1.5g", int(1.5 * GIB)), ("1024", 1024)])
+                                        ("800MiB", 800 << 20), ("1.5g", int(1.5 * GIB)), ("1024b", 1024),
+                                        (".5TiB", 1 << 39), ("2 tb", 2 * 10**12)])
 def test_parse_size(text, value):
     assert parse_size(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "twelve", "12XB", "1.2.3G"])
+@pytest.mark.parametrize("text", ["", "twelve", "12XB", "1.2.3G", ".", "-1GiB", "1e3GiB", "12 G B"])
 def test_parse_size_rejects_nonsense(text):
     with pytest.raises(ConfigError, match="as a size"):
+        parse_size(text)
+
+
+@pytest.mark.parametrize("text", ["12", " 8 ", "0.5"])
+def test_parse_size_wants_a_unit(text):
+    with pytest.raises(ConfigError, match="no unit") as info:
+        parse_size(text)
+    assert "12GiB" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["0GiB", "0.0000000001b"])
+def test_parse_size_refuses_nothing(text):
+    with pytest.raises(ConfigError, match="no memory"):
         parse_size(text)
 
 

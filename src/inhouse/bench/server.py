@@ -24,6 +24,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def require_server() -> None:
+    """``llama_cpp.server`` needs llama-cpp-python's ``server`` extra (uvicorn, fastapi...): inhouse
+    depends on it, but a hand-made environment may lack it; say so in one line before starting."""
+    import importlib
+
+    for module in ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ServerUnreachable(
+                f"llama_cpp.server needs {exc.name or module} (not installed): "
+                "pip install 'llama-cpp-python[server]==0.3.36', then run it again."
+            ) from None
+
+
 class ServerProcess:
     """A server process on 127.0.0.1: ``start()`` runs ``command()`` and waits until
     ``GET /v1/models`` answers 200 (a start that fails, or Ctrl-C while waiting, stops the process
@@ -126,6 +141,7 @@ class LlamaServer(ServerProcess):
         self.extra_args = list(extra_args or [])
 
     def command(self) -> list[str]:
+        require_server()
         c = self.config
         return [sys.executable, "-m", "llama_cpp.server", "--model", c.model, "--model_alias", "bench",
                 "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),

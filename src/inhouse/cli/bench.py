@@ -19,7 +19,7 @@ CSV_FIELDS = ["label", "engine", "depth", "decode_position", "depth_tokens", "de
               "bytes_per_token", "bandwidth_share"]
 
 
-def _ints(values: tuple[str, ...], default: tuple[int, ...]) -> tuple[int, ...]:
+def _ints(values: tuple[str, ...], default: tuple[int, ...], minimum: int = 0, name: str = "") -> tuple[int, ...]:
     out: list[int] = []
     for v in values:
         for part in str(v).split(","):
@@ -30,7 +30,9 @@ def _ints(values: tuple[str, ...], default: tuple[int, ...]) -> tuple[int, ...]:
             try:
                 out.append(int(part.removesuffix("k")) * scale)
             except ValueError:
-                raise click.BadParameter(f"{v!r} is not a whole number (e.g. 4096 or 4k)") from None
+                raise click.BadParameter(f"{v!r} is not a whole number (e.g. 4096 or 4k)", param_hint=name) from None
+            if out[-1] < minimum:
+                raise click.BadParameter(f"{v!r} is below {minimum}", param_hint=name)
     return tuple(out) or default
 
 
@@ -162,11 +164,19 @@ def bench(models, endpoint, model_name, api_key, gguf, depths, prompt_tokens, ge
 
     if compare and endpoint:
         raise InhouseError("--compare starts its own local server; leave out --endpoint.")
-    workload = Workload(depths=_ints(depths, DEFAULT_DEPTHS), prompt_tokens=prompt_tokens, gen_tokens=gen_tokens,
-                        reps=reps, warmup=warmup)
-    configs = _configs(models, endpoint, model_name, api_key, gguf, _ints(threads, (0,)) or (0,),
-                       cache_type or ("f16",), [f == "on" for f in flash_attn] or [False], _ints(batch, (512,)),
-                       _ints(ubatch, (512,)))
+    if endpoint:
+        from ..engines.openai_http import normalize_endpoint
+
+        endpoint = normalize_endpoint(endpoint)
+    if compare:
+        from ..bench.server import require_server
+
+        require_server()
+    workload = Workload(depths=_ints(depths, DEFAULT_DEPTHS, 0, "--depth"), prompt_tokens=prompt_tokens,
+                        gen_tokens=gen_tokens, reps=reps, warmup=warmup)
+    configs = _configs(models, endpoint, model_name, api_key, gguf, _ints(threads, (0,), 1, "--threads") or (0,),
+                       cache_type or ("f16",), [f == "on" for f in flash_attn] or [False],
+                       _ints(batch, (512,), 1, "--batch"), _ints(ubatch, (512,), 1, "--ubatch"))
     err = console(stderr=True)
     with Store.open() as store:
         with err.status("Reading this machine (memory bandwidth is measured once and stored)..."):

@@ -27,7 +27,9 @@ def _end_line_on_interrupt(streamed):
 @click.option("--system", help="System prompt.")
 @click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(1))
 @click.option("--temperature", default=0.0, show_default=True, type=click.FloatRange(0.0))
-@click.option("--ctx", type=click.IntRange(16), help="Context length for an in-process model [default: the model's, at most 4096].")
+@click.option("--ctx", type=click.IntRange(16),
+              help="Context length for an in-process model [default: the model's, at most 4096]; a warning "
+                   "above the length it was trained for, an error beyond llama.cpp's limit or this machine's memory.")
 @click.option("--threads", type=click.IntRange(1), help="CPU threads for an in-process model [default: one per physical core].")
 @click.option("--stats/--no-stats", default=False, help="Print token counts and speed to stderr afterwards.")
 def chat(prompt, model, endpoint, api_key, system, max_tokens, temperature, ctx, threads, stats) -> None:
@@ -40,8 +42,12 @@ def chat(prompt, model, endpoint, api_key, system, max_tokens, temperature, ctx,
     from ..engines import ChatRequest, ReasoningDelta, Started, TextDelta, ToolCall, Usage, open_engine
     from ..store import Store
 
+    if endpoint and (ctx or threads):
+        raise click.UsageError("--ctx and --threads set up an in-process model; a server at --endpoint has its own.")
     with Store.open() as store:
         engine = open_engine(model, endpoint=endpoint, api_key=api_key, n_ctx=ctx, n_threads=threads, store=store)
+    for warning in getattr(engine, "warnings", []):
+        click.echo(f"Warning: {warning}", err=True)
     request = ChatRequest.from_prompt(prompt, system=system, max_tokens=max_tokens, temperature=temperature)
     started = first = last = None
     usage = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..plan.settings import CACHE_TYPES
-from ._render import console, echo_json, fmt_bytes
+from ._render import console, echo_json, fmt_bytes, print_table
 
 ROWS = (
     ("weights_bytes", "weights"),
@@ -79,7 +79,8 @@ def _print_budget(out, budget) -> None:
 @click.option("--ctx", "n_ctx", type=click.IntRange(1), default=512, show_default=True, help="Context length (n_ctx).")
 @click.option("--batch", type=click.IntRange(1), default=512, show_default=True, help="Logical batch (n_batch).")
 @click.option("--ubatch", type=click.IntRange(1), default=512, show_default=True, help="Micro-batch (n_ubatch).")
-@click.option("--parallel", type=click.IntRange(1), default=1, show_default=True, help="Parallel sequences (n_seq_max).")
+@click.option("--parallel", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Parallel sequences (n_seq_max; llama.cpp takes at most 256).")
 @click.option("--cache-type-k", type=click.Choice(CACHE_CHOICES), default="f16", show_default=True)
 @click.option("--cache-type-v", type=click.Choice(CACHE_CHOICES), default="f16", show_default=True,
               help="A quantized V cache needs --flash-attn on.")
@@ -90,8 +91,10 @@ def _print_budget(out, budget) -> None:
 @click.option("--repack/--no-repack", default=True, show_default=True,
               help="CPU weight repacking (llama.cpp's extra buffer types), where this CPU gets it.")
 @click.option("--verify", is_flag=True, help="Also load the model in llama.cpp and show what it really allocates.")
-@click.option("--budget", help="A memory budget (e.g. 12GiB), or 'auto' for this machine's: the largest context that fits.")
-@click.option("--headroom", help="With --budget auto or --recommend: RAM to leave free (default: 10% of RAM, at least 1 GiB).")
+@click.option("--budget", help="A memory budget with its unit (12GiB, 12GB, 800MiB; a bare number is an error), "
+                                "or 'auto' for this machine's: the largest context that fits.")
+@click.option("--headroom", help="With --budget auto or --recommend: RAM to leave free, with its unit (e.g. 2GiB; "
+                                  "default: 10% of RAM, at least 1 GiB).")
 @click.option("--recommend", is_flag=True, help="Rank the catalog's coding models by what fits this machine.")
 @click.option("--min-context", type=click.IntRange(256), default=32768, show_default=True,
               help="With --recommend: the context a model must hold.")
@@ -106,6 +109,7 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     n_ctx 512, n_batch 512, n_ubatch 512, one sequence, f16 K and V, flash attention off,
     full-size SWA cache, no GPU layers, repacking on.
     """
+    from ..plan.context import check_context
     from ..plan.observed import MIB
 
     # Option values are checked before any model file is opened (a bad one fails at once).
@@ -115,6 +119,7 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     if show_catalog:
         return _catalog(as_json)
     if recommend:
+        check_context(min_context, option="--min-context")
         return _recommend(headroom, min_context, budget, as_json)
     from ..plan.target import resolve_target
     from ..store import Store
@@ -123,6 +128,9 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
         target = resolve_target(model, quant, store=store)
     if budget:
         return _budget(target, settings, budget, headroom, as_json)
+    warnings = check_context(n_ctx, target.spec.n_ctx_train, model=target.label) + _gpu_warnings(gpu_layers)
+    for w in warnings:  # on stderr in every mode; --json also lists them
+        console(stderr=True).print(f"[yellow]Warning:[/] {w}")
     if verify:
         from ..plan.verify import verify as run_verify
 
@@ -133,7 +141,8 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
 
         est, obs = estimate(target.spec, settings), None
     if as_json:
-        data = {"model": target.label, "kind": target.kind, "settings": settings.to_dict(), **est.to_dict()}
+        data = {"model": target.label, "kind": target.kind, "settings": settings.to_dict(), **est.to_dict(),
+                "n_ctx_train": target.spec.n_ctx_train, "warnings": warnings}
         if obs is not None:
             data["llama_cpp"] = {"total_bytes": obs.total_bytes, "breakdown": obs.breakdown(), "buffers": {
                 "model": obs.model, "kv": obs.kv, "state": obs.state, "output": obs.output, "compute": obs.compute}}
@@ -176,6 +185,28 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
         out.print("  [dim]llama.cpp loaded a synthetic GGUF with this model's shapes (no download)[/]")
 
 
+def _gpu_warnings(gpu_layers: int) -> list[str]:
+    """--gpu-layers on a machine where llama.cpp cannot offload: say so beside the GPU split."""
+    if not gpu_layers:
+        return []
+    from ..machine.gpu import gpus
+
+    found, why = gpus()
+    if not found:
+        return [f"--gpu-layers {gpu_layers}: no GPU on this machine ({why}); the GPU split is what a machine with "
+                "one would need, and here llama.cpp keeps every layer in RAM."]
+    try:
+        import llama_cpp
+
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
+    except (ImportError, OSError, AttributeError):
+        offload = True  # cannot tell; the GPU is there
+    if not offload:
+        return [f"--gpu-layers {gpu_layers}: this llama-cpp-python build has no GPU backend; here llama.cpp keeps "
+                "every layer in RAM (reinstall llama-cpp-python with CUDA to offload)."]
+    return []
+
+
 def _catalog(as_json: bool) -> None:
     from ..plan.catalog import load_catalog
 
@@ -187,10 +218,17 @@ def _catalog(as_json: bool) -> None:
                      "max_context": m.max_context, "license": m.license, "weights_bytes": sizes})
     if as_json:
         return echo_json(rows)
+    from ..plan.catalog import DEFAULT_QUANTS
+    from ..plan.context import fmt_tokens
+
+    quants = list(DEFAULT_QUANTS) + sorted({q for r in rows for q in r["weights_bytes"]} - set(DEFAULT_QUANTS))
+    table = [[r["id"], f"{r['parameters'] / 1e9:.1f}B", fmt_tokens(r["max_context"]),
+              *(fmt_bytes(r["weights_bytes"][q]) if q in r["weights_bytes"] else "-" for q in quants)] for r in rows]
     out = console()
-    for r in rows:
-        sizes = ", ".join(f"{q} {fmt_bytes(b)}" for q, b in r["weights_bytes"].items())
-        out.print(f"{r['id']:<24} {r['parameters'] / 1e9:6.1f}B  ctx {r['max_context'] // 1024:>3}k  {sizes}")
+    out.print("[bold]Catalog[/]: weights by quantization (what llama-quantize makes of each; "
+              "`inhouse fit ID --quant Q` sizes the rest)")
+    print_table(out, ["id", "params", "max ctx", *quants], table, right=("params", "max ctx", *quants),
+                note="--json lists them")
 
 
 def _budget(target, settings, budget_text: str, headroom, as_json: bool) -> None:
@@ -220,7 +258,10 @@ def _budget(target, settings, budget_text: str, headroom, as_json: bool) -> None
 
 
 def _recommend(headroom, min_context: int, budget_text: str | None, as_json: bool) -> None:
+    from rich.markup import escape
+
     from ..plan.budget import Budget, parse_size
+    from ..plan.context import fmt_tokens
     from ..plan.recommend import recommend
 
     budget, info = _machine_budget(headroom)
@@ -233,12 +274,15 @@ def _recommend(headroom, min_context: int, budget_text: str | None, as_json: boo
     out = console()
     _print_budget(out, budget)
     bw = f"{info.bandwidth_bytes_per_s / 1e9:.1f} GB/s" if info.bandwidth_bytes_per_s else "unknown"
-    out.print(f"\n[bold]Coding models for {min_context // 1024}k context[/] (decode bound at an 8k-token depth: "
+    out.print(f"\n[bold]Coding models for {fmt_tokens(min_context)}-token context[/] (decode bound at an 8k-token depth: "
               f"measured memory bandwidth {bw} / bytes read per token; real decoding reaches part of it)")
     from ..plan.recommend import best_per_model
 
-    for i, r in enumerate(best_per_model(rows), 1):
+    best = best_per_model(rows)
+    width = max((len(r.name) for r in best), default=0)  # whole names: a cut name cannot be looked up
+    for i, r in enumerate(best, 1):
         mark = "[green]fits[/] " if r.fits and not r.slow else ("[yellow]slow[/] " if r.fits else "[red]no[/]   ")
         tps = f"≤{r.decode_tps_bound:4.0f} tok/s" if r.decode_tps_bound else "    - tok/s"
-        out.print(f"{i:>3}. {mark} {r.name[:34]:<34} {r.quant:<7} {tps}  {r.reason}")
+        name = escape(r.name.ljust(width))
+        out.print(f"{i:>3}. {mark} {name} {r.quant:<7} {tps}  {r.reason}")
     out.print("[dim]One row per model (its best quantization); --json lists every quantization.[/]")

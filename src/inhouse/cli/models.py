@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ._render import console, echo_json, fmt_bytes, fmt_count
+from ._render import console, echo_json, fmt_bytes, fmt_count, print_table
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
-    "--dir", "dirs", multiple=True, type=click.Path(file_okay=False),
+    "--dir", "dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
     help="Also scan this folder for .gguf files (repeatable; INHOUSE_MODEL_DIRS works too).",
 )
 def models(as_json: bool, dirs: tuple[str, ...]) -> None:
@@ -28,20 +28,12 @@ def models(as_json: bool, dirs: tuple[str, ...]) -> None:
     if as_json:
         echo_json({"models": [m.to_dict() for m in found], "skipped": problems})
         return
-    from rich.table import Table
-
-
-    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
-    for col in ("name", "arch", "params", "quant", "size", "ctx", "template", "source"):
-        # Only the name may wrap: a cut number would be a wrong number.
-        numeric = col in ("params", "size", "ctx")
-        table.add_column(col, justify="right" if numeric else "left", no_wrap=numeric,
-                         overflow="fold", min_width=12 if col == "name" else None)
+    rows = []
     for m in found:
         template = ("yes+tools" if m.chat_template_supports_tools else "yes") if m.has_chat_template else "no"
-        table.add_row(m.name, m.architecture, fmt_count(m.parameters), m.quantization,
-                      fmt_bytes(m.size_bytes), str(m.context_length or "-"), template, m.source)
-    out = console()
-    out.print(table)
+        rows.append([m.name, m.architecture, fmt_count(m.parameters), m.quantization, fmt_bytes(m.size_bytes),
+                     str(m.context_length or "-"), template, m.source])
+    print_table(console(), ["name", "arch", "params", "quant", "size", "ctx", "template", "source"], rows,
+                right=("params", "size", "ctx"), optional=("source", "template", "arch"))
     for p in problems:
         console(stderr=True).print(f"[yellow]skipped[/] {p}")

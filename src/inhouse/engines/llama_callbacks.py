@@ -5,9 +5,12 @@ All three run Python from inside llama.cpp through ctypes, where an exception ca
 Ctrl-C working (see ``inhouse.interrupt``): the log callback records an interrupt, the progress
 callback then aborts a model load, the abort callback a decode.
 
-The log callback replaces llama-cpp-python's, which prints to stderr: inhouse's prints nothing.
-Each line goes to the ``inhouse.llama_cpp`` logger at DEBUG level (no output unless someone
-configures logging), and to the list of an active ``capture()``.
+The log callback replaces llama-cpp-python's, which prints to stderr (its level table predates
+ggml's current enum and reads WARN as ERROR, so with ``verbose=False`` warnings such as Gemma's
+``llama_kv_cache_iswa: using full-size SWA cache`` still printed): inhouse's prints nothing. Each
+line goes to the ``inhouse.llama_cpp`` logger at its true level (``inhouse`` has a
+``NullHandler``: no output unless the application configures logging), and to the list of an
+active ``capture()``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ from typing import Any, Iterator
 from .. import interrupt
 
 log = logging.getLogger("inhouse.llama_cpp")
+logging.getLogger("inhouse").addHandler(logging.NullHandler())
+
+# ggml_log_level (ggml.h of the pinned llama.cpp) -> logging level; CONT continues the previous line
+LEVELS = {0: logging.INFO, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+CONT = 5
+_last_level = [logging.INFO]
 
 _capture: list[str] | None = None
 _c_callbacks: dict[str, Any] = {}  # the ctypes function objects; llama.cpp keeps raw pointers to them
@@ -31,10 +40,12 @@ def _on_log(level: int, text: bytes, user_data: Any) -> None:
         line = text.decode("utf-8", errors="replace") if text else ""
         if _capture is not None:
             _capture.append(line)
-        if log.isEnabledFor(logging.DEBUG):
+        py_level = _last_level[0] if level == CONT else LEVELS.get(level, logging.INFO)
+        _last_level[0] = py_level
+        if log.isEnabledFor(py_level):
             for part in line.splitlines():
                 if part.strip():
-                    log.debug("%s", part)
+                    log.log(py_level, "%s", part)
     except KeyboardInterrupt:  # Python's own handler (inhouse's is not installed): nothing may leave a callback
         interrupt.request()
     except Exception:  # noqa: BLE001 - a broken logging handler must not break a load

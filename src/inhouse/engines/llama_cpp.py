@@ -53,6 +53,26 @@ def parse_tool_block(block: str) -> tuple[str, str]:
     return str(data.get("name", "")), args if isinstance(args, str) else json.dumps(args)
 
 
+def _check_ctx(header, n_ctx: int, model: str, **settings) -> list[str]:
+    """Before llama.cpp loads anything: a context it cannot hold, or that cannot be allocated on
+    this machine, is an error; one above the training context, a warning (returned)."""
+    from ..errors import InhouseError
+    from ..plan.context import check_allocation, check_context
+
+    trained = header.arch_field("context_length")
+    warnings = check_context(n_ctx, int(trained) if trained else None, model=model)
+    try:
+        from ..plan.settings import LoadSettings
+        from ..plan.spec import ModelSpec
+
+        spec = ModelSpec.from_header(header)
+        load = LoadSettings(n_ctx=n_ctx, **settings)
+    except (InhouseError, KeyError, ValueError, TypeError):
+        return warnings  # a header plan/ cannot size: llama.cpp's own load is the check
+    check_allocation(spec, load, model=model)
+    return warnings
+
+
 class LlamaCppEngine(Engine):
     """A GGUF model loaded in-process.
 
@@ -89,6 +109,11 @@ class LlamaCppEngine(Engine):
         self.model_path = str(model_path)
         self.model_name = model_name or Path(model_path).stem
         self.n_ctx = n_ctx or min(int(trained_ctx or DEFAULT_CTX), DEFAULT_CTX)
+        # Warnings for the caller to show (e.g. a context above the training context).
+        self.warnings: list[str] = []
+        if n_ctx:
+            self.warnings = _check_ctx(header, n_ctx, self.model_name, n_batch=n_batch, n_ubatch=n_ubatch,
+                                       n_gpu_layers=n_gpu_layers, flash_attn=bool(flash_attn))
         self.n_threads = n_threads or default_threads()
         template = chat_template or header.fields.get("tokenizer.chat_template")
         if not isinstance(template, str) or not template:

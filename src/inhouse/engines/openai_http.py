@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any, Iterator
 
-from ..errors import ContextOverflow, ProtocolError, ServerError, ServerUnreachable
+from ..errors import ConfigError, ContextOverflow, ProtocolError, ServerError, ServerUnreachable
 from ._tags import TagSplitter
 from .base import (
     ChatRequest,
@@ -37,8 +37,66 @@ class _EmptyStream(ProtocolError):
     """The server answered 200 and then closed the stream without a single event."""
 
 
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_BARE_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)(/.*)?")
+
+
+def normalize_endpoint(url: str) -> str:
+    """A server's base URL as httpx needs it, checked before anything connects.
+
+    ``host:port`` (e.g. ``localhost:11434``, ``127.0.0.1:8080``) is read as ``http://host:port``;
+    anything that is not an http(s) URL with a valid host and port raises ``ConfigError``.
+
+    >>> normalize_endpoint("localhost:11434")
+    'http://localhost:11434'
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    text = (url or "").strip()
+    hint = "write it as http://HOST:PORT, e.g. --endpoint http://127.0.0.1:8080"
+    if not text:
+        raise ConfigError(f"--endpoint is empty; {hint}.")
+    if "://" not in text:
+        if not _BARE_HOST_PORT.fullmatch(text):
+            raise ConfigError(f"--endpoint {url!r} is not a URL; {hint}.")
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number or above 65535
+        raise ConfigError(f"--endpoint {url!r} has a bad host or port ({exc}); {hint}.") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"--endpoint {url!r} uses {parts.scheme!r}; only http:// and https:// servers "
+                          f"are supported; {hint}.")
+    host = parts.hostname or ""
+    if not host:
+        raise ConfigError(f"--endpoint {url!r} names no host; {hint}.")
+    if port == 0:
+        raise ConfigError(f"--endpoint {url!r} has port 0, which no server listens on; {hint}.")
+    if parts.username or parts.password:
+        raise ConfigError(f"--endpoint {url!r} carries credentials; pass the key with --api-key instead.")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"--endpoint {url!r} has a query or fragment; give only the server's base URL.")
+    bracketed = parts.netloc.rsplit("@", 1)[-1].startswith("[")
+    if bracketed or ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ConfigError(f"--endpoint {url!r}: {host!r} is not an IPv6 address; {hint}.") from None
+    elif re.fullmatch(r"[\d.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ConfigError(f"--endpoint {url!r}: {host!r} is not an IPv4 address "
+                              f"(four numbers from 0 to 255); {hint}.") from None
+    elif len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in host.rstrip(".").split(".")):
+        raise ConfigError(f"--endpoint {url!r}: {host!r} is not a valid host name; {hint}.")
+    return text.rstrip("/")
+
+
 def _base_url(url: str) -> str:
-    url = url.rstrip("/")
+    url = normalize_endpoint(url)
     return url if url.endswith("/v1") else url + "/v1"
 
 
@@ -158,6 +216,12 @@ class OpenAIEngine(Engine):
                 f"{url} did not answer with a server-sent event stream ({exc}). "
                 "Is this an OpenAI-compatible endpoint?"
             ) from exc
+        except httpx.TransportError as exc:  # anything else on the way (proxy, TLS, protocol)
+            raise ServerUnreachable(
+                f"Cannot talk to {self.base_url} ({type(exc).__name__}: {exc}). Check --endpoint and the server."
+            ) from exc
+        except httpx.InvalidURL as exc:
+            raise ConfigError(f"--endpoint {self.base_url!r} is not a URL httpx accepts ({exc}).") from exc
 
     def _explain_empty_stream(self, payload: dict[str, Any], url: str) -> None:
         """llama_cpp.server answers 200 and then closes the stream (empty, or reset) when it
@@ -267,7 +331,7 @@ class OpenAIEngine(Engine):
             r = self._client.get("/models")
             r.raise_for_status()
             return [m["id"] for m in r.json().get("data", [])]
-        except httpx.ConnectError as exc:
+        except httpx.TransportError as exc:
             raise ServerUnreachable(f"Cannot reach {self.base_url} ({exc}). Is the server running?") from exc
         except httpx.HTTPStatusError as exc:
             raise ServerError(f"{self.base_url}/models answered HTTP {exc.response.status_code}.",

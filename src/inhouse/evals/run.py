@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..engines.base import ChatRequest, collect
-from ..errors import ContextOverflow, EngineError
+from ..errors import ContextOverflow, EngineError, EvalError
 from ..sandbox import require_isolation
 from .score import Score, score
 from .tasks import Task
@@ -50,9 +50,41 @@ def runs_code(task: Task) -> bool:
     return not task.tools and task.category != "structured_output"
 
 
+def can_pose(engine, task: Task) -> bool:
+    """False for a task the engine would skip: tools (or an agent loop) for a model whose chat
+    template cannot offer them."""
+    return not ((task.tools or task.category == "agentic") and not getattr(engine, "supports_tools", False))
+
+
+def select_tasks(tasks: list[Task], engine, *, categories: tuple[str, ...] | list[str] = (),
+                 limit: int | None = None) -> list[Task]:
+    """The tasks a run poses, in suite order: those of ``categories`` (every one when empty);
+    with ``limit``, the first ``limit`` of them that ``engine`` can pose, so that a short run
+    scores something instead of skipping tasks the model cannot be given (when it can be given
+    none of them, the first ``limit``: the run then says why each was skipped)."""
+    chosen = [t for t in tasks if not categories or t.category in categories]
+    if not chosen:
+        asked = f" in categories {', '.join(categories)}" if categories else ""
+        known = ", ".join(sorted({t.category for t in tasks}))
+        raise EvalError(f"no task{asked}; the suite's categories are: {known}.")
+    if limit:
+        chosen = ([t for t in chosen if can_pose(engine, t)] or chosen)[:limit]
+    return chosen
+
+
+def tasks_by_id(tasks: list[Task], ids: list[str], eval_id: str) -> list[Task]:
+    """The stored selection of run ``eval_id`` from the suite as it is now, in the stored order."""
+    by_id = {t.id: t for t in tasks}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise EvalError(f"run {eval_id} posed task(s) the suite no longer has ({', '.join(missing[:3])}); "
+                        "start a new run instead of resuming this one.")
+    return [by_id[i] for i in ids]
+
+
 def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: float,
                  thinking: bool | None = None, isolation: str = "auto") -> tuple[Score, dict]:
-    if (task.tools or task.category == "agentic") and not getattr(engine, "supports_tools", False):
+    if not can_pose(engine, task):
         return Score("skipped", f"{engine.name} cannot offer tools to this model: its chat template has no "
                                 "tools section (a template problem, not the model's failure)"), {}
     if task.category == "agentic":
@@ -76,16 +108,21 @@ def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: 
 def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int = 1, max_tokens: int = 512,
              temperature: float | None = None, parallel: int = 1, store=None, resume: str | None = None,
              thinking: bool | None = None, progress: Callable[[], None] | None = None,
-             sandbox: bool = True, eval_id: str | None = None) -> EvalRun:
+             sandbox: bool = True, selection: dict | None = None, eval_id: str | None = None) -> EvalRun:
     """Every task x sample; each scored row is stored at once. With ``resume``, rows already
     stored under that id are kept and skipped. ``parallel`` > 1 sends that many requests at a time
-    (for server engines; an in-process engine serializes them anyway). Model-written code runs in
-    bubblewrap's sandbox, and without it this raises ``SandboxUnavailable`` before any request,
-    unless ``sandbox=False`` (resource limits only; every row records the isolation it ran under)."""
+    (for server engines; an in-process engine serializes them anyway). ``selection`` (what the run
+    asked for: suite, categories, limit, samples, task ids...) is stored before the first sample
+    of a new run, for ``--resume``; ``eval_id`` names a new run (default: a random id).
+    Model-written code runs in bubblewrap's sandbox, and without it this raises
+    ``SandboxUnavailable`` before any request, unless ``sandbox=False`` (resource limits only;
+    every row records the isolation it ran under)."""
     if sandbox and any(runs_code(t) for t in tasks):
         require_isolation()
     isolation = "auto" if sandbox else "rlimits"
-    run = EvalRun(eval_id=resume or eval_id) if (resume or eval_id) else EvalRun()
+    run = EvalRun(eval_id=resume) if resume else (EvalRun(eval_id=eval_id) if eval_id else EvalRun())
+    if store is not None and selection is not None and not resume:
+        store.save_eval_run(run.eval_id, selection)
     done = set()
     if resume and store is not None:
         for row in store.eval_results(resume):
@@ -124,4 +161,4 @@ def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int 
     return run
 
 
-__all__ = ["EngineError", "EvalRun", "run_eval", "request_for"]
+__all__ = ["EngineError", "EvalRun", "can_pose", "run_eval", "request_for", "select_tasks", "tasks_by_id"]

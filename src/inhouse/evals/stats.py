@@ -15,9 +15,9 @@ Z95 = 1.959963984540054
 class Rate:
     passed: int
     n: int
-    rate: float
-    low: float
-    high: float
+    rate: float | None  # None (JSON null) when nothing was scored: no rate, not 0%
+    low: float | None
+    high: float | None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -27,7 +27,7 @@ def wilson(k: float, n: float, z: float = Z95) -> Rate:
     """The Wilson score interval: sound at small n and at 0% or 100%, unlike the normal one.
     (k and n may be effective, non-integer counts.)"""
     if n == 0:
-        return Rate(0, 0, 0.0, 0.0, 1.0)
+        return Rate(0, 0, None, None, None)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom

@@ -15,21 +15,24 @@ from dataclasses import asdict, dataclass, field
 from ..errors import ConfigError
 
 GIB = 1 << 30
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2,
+_UNITS = {"b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2,
           "mib": 1 << 20, "g": GIB, "gb": 1000**3, "gib": GIB, "t": 1 << 40, "tb": 1000**4, "tib": 1 << 40}
 
 
 def parse_size(text: str) -> int:
-    """'12GiB', '12G', '12 GB', '800MiB', '1.5g' -> bytes. Bare numbers are bytes; G/M/K are
-    binary units (as llama.cpp and `free -h` print them), GB/MB decimal."""
-    m = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text or "")
+    """'12GiB', '12G', '12 GB', '800MiB', '1.5g' -> bytes. G/M/K are binary units (as llama.cpp
+    and `free -h` print them), GB/MB decimal, B bytes. A bare number is an error: "12" meant 12
+    bytes here once, and users mean GiB or GB, which differ by 7%."""
+    example = "write e.g. 12GiB, 800MiB or 16GB"
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*", text or "")
     if not m or m[2].lower() not in _UNITS:
-        raise ConfigError(f"cannot read {text!r} as a size; write e.g. 12GiB, 800MiB or 16GB.")
-    try:
-        value = float(m[1])
-    except ValueError:
-        raise ConfigError(f"cannot read {text!r} as a size; write e.g. 12GiB, 800MiB or 16GB.") from None
-    return int(value * _UNITS[m[2].lower()])
+        if m and not m[2]:
+            raise ConfigError(f"{text.strip()!r} has no unit; {example} (a bare number could mean bytes, GiB or GB).")
+        raise ConfigError(f"cannot read {text!r} as a size; {example}.")
+    value = int(float(m[1]) * _UNITS[m[2].lower()])
+    if value <= 0:
+        raise ConfigError(f"{text.strip()!r} is no memory at all; {example}.")
+    return value
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .catalog import CatalogModel, load_catalog
+from .context import fmt_tokens
 from .estimate import estimate
 from .settings import LoadSettings
 from .speed import bytes_per_token, decode_tps_bound
@@ -65,8 +66,8 @@ def recommend(budget_bytes: int, bandwidth_bytes_per_s: float | None, *, min_con
             if model.max_context < min_context:
                 rows.append(Recommendation(**common, fits=False, n_ctx=0, type_k=None, type_v=None,
                                            flash_attn=None, total_bytes=None,
-                                           reason=f"its context is {model.max_context // 1024}k, below the "
-                                                  f"{min_context // 1024}k asked"))
+                                           reason=f"its context is {fmt_tokens(model.max_context)}, below the "
+                                                  f"{fmt_tokens(min_context)} asked"))
                 continue
             chosen = None
             for k, v, fa in SETTINGS_LADDER:
@@ -82,13 +83,13 @@ def recommend(budget_bytes: int, bandwidth_bytes_per_s: float | None, *, min_con
             fits_fast = True
             kv_desc = f"{s.type_k} KV" + (", flash attention" if s.flash_attn else "")
             if fits:
-                reason = (f"needs {_gib(est.ram_bytes)} of {_gib(budget_bytes)} at {min_context // 1024}k "
+                reason = (f"needs {_gib(est.ram_bytes)} of {_gib(budget_bytes)} at {fmt_tokens(min_context)} "
                           f"context ({kv_desc})")
                 if tps is not None and tps < min_tps:
                     reason += f", but slow: at most {tps:.1f} tokens/s from memory bandwidth"
                     fits_fast = False
             else:
-                reason = (f"needs {_gib(est.ram_bytes)} at {min_context // 1024}k context even with "
+                reason = (f"needs {_gib(est.ram_bytes)} at {fmt_tokens(min_context)} context even with "
                           f"{kv_desc}; budget {_gib(budget_bytes)}")
             rows.append(Recommendation(**common, fits=fits, slow=not fits_fast, reason=reason, n_ctx=min_context, type_k=s.type_k,
                                        type_v=s.type_v, flash_attn=s.flash_attn, total_bytes=est.total_bytes,

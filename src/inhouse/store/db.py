@@ -281,3 +281,18 @@ class Store:
         rows = self.conn.execute("SELECT detail_json FROM eval_results WHERE eval_id = ? ORDER BY id",
                                  (eval_id,)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def save_eval_run(self, eval_id: str, selection: dict[str, Any]) -> None:
+        """What an eval run asked for, stored once before its first sample."""
+        with self.tx() as conn:
+            conn.execute(
+                """INSERT INTO eval_runs (eval_id, created_at, model, suite, selection_json)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (eval_id, now_iso(), str(selection.get("model_label") or ""), str(selection.get("suite") or ""),
+                 json.dumps(selection)),
+            )
+
+    def eval_run(self, eval_id: str) -> dict[str, Any] | None:
+        """The selection stored for ``eval_id``, or None for a run stored before selections were."""
+        row = self.conn.execute("SELECT selection_json FROM eval_runs WHERE eval_id = ?", (eval_id,)).fetchone()
+        return json.loads(row[0]) if row else None

@@ -135,6 +135,24 @@ def m006_gguf_header_cache(conn: sqlite3.Connection) -> None:
     )
 
 
+def m007_eval_runs(conn: sqlite3.Connection) -> None:
+    """One row per eval run, written before its first sample: what was asked (suite, categories,
+    limit, samples, the chosen task ids...), so --resume continues exactly that selection and an
+    unknown id is recognised as unknown."""
+    _run(
+        conn,
+        """
+        CREATE TABLE eval_runs (
+            eval_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            model TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            selection_json TEXT NOT NULL
+        )
+        """
+    )
+
+
 def m008_facts(conn: sqlite3.Connection) -> None:
     """Small facts worth keeping between commands, by key (e.g. the CPU features the installed
     llama.cpp detects here: asking it means importing llama_cpp, a third of a second)."""
@@ -188,4 +206,5 @@ def m010_gateway_ledger(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m005_bandwidth,
-                               m006_gguf_header_cache, m008_facts, m010_gateway_ledger]
+                               m006_gguf_header_cache, m007_eval_runs, m008_facts,
+                               m010_gateway_ledger]
