@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, evals, fit, machine, models, sandbox
+    from . import bench, chat, evals, fit, machine, models, report, sandbox
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
@@ -42,6 +42,7 @@ def _register() -> None:
     cli.add_command(bench.bench)
     cli.add_command(sandbox.sandbox)
     cli.add_command(evals.eval_)
+    cli.add_command(report.report)
 
 
 _register()
