@@ -1,6 +1,6 @@
 """A store filled by real, short runs on the embedded SmolLM2 (machine probe, fit, bench, eval),
 plus gateway ledger rows (the ledger table is created with the gateway's own schema: the gateway
-lives on another branch). Built once per module: the runs take a minute or two here."""
+lives on another branch). Built once per session: the runs take a minute or two here."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def add_ledger(store) -> None:
                          (rid, at, kind, kind, status, cost, saved))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def filled_store(tmp_path_factory):
     from inhouse.bench.config import BenchConfig, Workload
     from inhouse.bench.run import run_sweep

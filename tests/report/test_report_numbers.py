@@ -71,7 +71,9 @@ def test_eval_rates_equal_counts_of_stored_rows(filled_store, rendered):
 
     _, marks = rendered
     counts = defaultdict(lambda: [0, 0])
-    for cat, outcome in filled_store.conn.execute("SELECT category, outcome FROM eval_results"):
+    # skipped samples (the engine could not pose the task) are left out of pass@1, as eval prints it
+    for cat, outcome in filled_store.conn.execute("SELECT category, outcome FROM eval_results "
+                                                  "WHERE outcome != 'skipped'"):
         counts[cat][0] += outcome == "passed"
         counts[cat][1] += 1
     assert counts

@@ -210,7 +210,7 @@ def _gateway(store) -> dict[str, Any] | None:
     rows = store.conn.execute(
         f"SELECT substr(created_at, 1, 10) AS day, "
         f"SUM(kind = 'local') AS local, SUM(kind = 'cloud') AS cloud, SUM(kind IS NULL) AS unrouted, "
-        f"COALESCE(SUM(saved_usd), 0) AS saved_usd, COALESCE(SUM(cost_usd), 0) AS cost_usd, "
+        f"TOTAL(saved_usd) AS saved_usd, TOTAL(cost_usd) AS cost_usd, "
         f"MIN(created_at) AS first, MAX(created_at) AS last FROM {LEDGER} GROUP BY day ORDER BY day").fetchall()
     if not rows:
         return None
