@@ -11,8 +11,8 @@ import math
 from html import escape
 from typing import Callable, Sequence
 
-W, H = 560, 320
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 64
+W, H = 480, 300
+LEFT, RIGHT, TOP, BOTTOM = 76, 12, 30, 58
 PALETTE = ("#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626")
 
 Fmt = Callable[[float], str]
@@ -53,8 +53,7 @@ class _Frame:
             self.parts.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{_num(y)}" y2="{_num(y)}"/>')
             self.parts.append(f'<text class="tick" x="{LEFT - 6}" y="{_num(y + 4)}" text-anchor="end">'
                               f'{escape(y_fmt(t))}</text>')
-        self.parts.append(f'<text class="axis" transform="translate(14 {TOP + (H - TOP - BOTTOM) / 2}) rotate(-90)" '
-                          f'text-anchor="middle">{escape(y_label)}</text>')
+        self.parts.append(f'<text class="axis" x="4" y="16" text-anchor="start">{escape(y_label)}</text>')
         self.parts.append(f'<text class="axis" x="{LEFT + (W - LEFT - RIGHT) / 2}" y="{H - 8}" '
                           f'text-anchor="middle">{escape(x_label)}</text>')
 
@@ -88,11 +87,11 @@ def stacked_bars(name: str, title: str, groups: Sequence[str], layers: Sequence[
     # named at the top instead of drawn to scale
     shown = [ln for ln in lines if ln[0] <= 3 * bars]
     off = [ln for ln in lines if ln[0] > 3 * bars]
-    top = max([bars] + [v for v, _, _ in shown])
+    top = max([bars * (1.3 if off else 1)] + [v for v, _, _ in shown])
     f = _Frame(name, title, 0, top, y_fmt, y_label, x_label)
     for i, (v, label, cls) in enumerate(off):
         f.parts.append(f'<g class="{cls} offscale" data-value="{v!r}"><title>{escape(label)}</title>'
-                       f'<text x="{W - RIGHT - 4}" y="{TOP + 14 + 16 * i}" text-anchor="end">'
+                       f'<text x="{W - RIGHT - 4}" y="{TOP + 2 + 17 * i}" text-anchor="end">'
                        f'↑ {escape(label)} (above the scale)</text></g>')
     lines = shown
     slot = (W - LEFT - RIGHT) / max(1, len(groups))

@@ -105,7 +105,7 @@ def _memory(store, bench_rows: list[dict], notes: list[str]) -> list[dict[str, A
                    "resident_bytes": r["result"]["estimate"]["resident_bytes"],
                    "llama_cpp_total_bytes": (r["result"].get("llama_cpp") or {}).get("total_bytes")}
                   for r in fits if r["settings"]["path"] == path]
-        runs = ", ".join(f"fit run {s['run_id']} ({s['when']})" for s in stored) or "no fit run stored"
+        runs = ", ".join(f"fit run {s['run_id']}" for s in stored) or "no fit run stored"
         out.append({**m, "n_ctx_train": n_ctx_train, "points": curve, "fit_runs": stored,
                     "source": {"run": runs, "when": stored[-1]["when"] if stored else None,
                                "command": f"inhouse fit {path} --ctx N --json"}})

@@ -9,6 +9,8 @@ def size(n: float | None) -> str:
     if n is None:
         return "-"
     n = float(n)
+    if n == 0:
+        return "0"
     if abs(n) >= 1 << 30:
         return f"{n / (1 << 30):.2f} GiB"
     if abs(n) >= 1 << 20:

@@ -19,9 +19,9 @@ h3 { font-size: 1rem; margin: 12px 0 4px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px; margin: 16px 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 460px), 1fr)); gap: 16px; }
 figure { margin: 0; min-width: 0; } figcaption { font-size: .85rem; color: var(--dim); }
-svg.chart { width: 100%; height: auto; display: block; font-size: 13px; }
-svg .grid { stroke: var(--line); } svg .tick { fill: var(--dim); font-size: 12px; }
-svg .axis { fill: var(--ink); font-size: 13px; } svg .line { fill: none; stroke-width: 2; }
+svg.chart { width: 100%; height: auto; display: block; font-size: 15px; }
+svg .grid { stroke: var(--line); } svg .tick { fill: var(--dim); font-size: 14px; }
+svg .axis { fill: var(--ink); font-size: 15px; } svg .line { fill: none; stroke-width: 2; }
 svg .whisker { stroke: #111827; stroke-width: 1.5; } svg .mark { stroke: #fff; stroke-width: .5; }
 svg .budget line { stroke: #dc2626; stroke-width: 2; stroke-dasharray: 6 4; } svg .budget text { fill: #dc2626; font-weight: 600; }
 svg .total line { stroke: #6b7280; stroke-width: 1.5; } svg .total text { fill: #6b7280; }
