@@ -135,10 +135,9 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
     from ..plan.record import record_fit
 
     with Store.open() as store:
-        run_id = record_fit(store, target, settings, est, obs, ref=model)
+        record_fit(store, target, settings, est, obs, ref=model)
     if as_json:
-        data = {"model": target.label, "kind": target.kind, "run_id": run_id, "settings": settings.to_dict(),
-                **est.to_dict()}
+        data = {"model": target.label, "kind": target.kind, "settings": settings.to_dict(), **est.to_dict()}
         if obs is not None:
             data["llama_cpp"] = {"total_bytes": obs.total_bytes, "breakdown": obs.breakdown(), "buffers": {
                 "model": obs.model, "kv": obs.kv, "state": obs.state, "output": obs.output, "compute": obs.compute}}
