@@ -50,7 +50,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, evals, fit, machine, models, routes, sandbox, scan, serve
+    from . import bench, chat, evals, fit, machine, models, report, routes, sandbox, scan, serve
 
     cli.add_command(models.models)
     cli.add_command(chat.chat)
@@ -62,6 +62,7 @@ def _register() -> None:
     cli.add_command(serve.serve)
     cli.add_command(routes.routes)
     cli.add_command(scan.scan)
+    cli.add_command(report.report)
 
 
 _register()

@@ -140,6 +140,10 @@ def fit(model, quant, n_ctx, batch, ubatch, parallel, cache_type_k, cache_type_v
         from ..plan.estimate import estimate
 
         est, obs = estimate(target.spec, settings), None
+    from ..plan.record import record_fit
+
+    with Store.open() as store:
+        record_fit(store, target, settings, est, obs, ref=model)
     if as_json:
         data = {"model": target.label, "kind": target.kind, "settings": settings.to_dict(), **est.to_dict(),
                 "n_ctx_train": target.spec.n_ctx_train, "warnings": warnings}
