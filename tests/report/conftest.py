@@ -1,19 +1,11 @@
 """A store filled by real, short runs on the embedded SmolLM2 (machine probe, fit, bench, eval),
-plus gateway ledger rows (the ledger table is created with the gateway's own schema: the gateway
-lives on another branch). Built once per session: the runs take a minute or two here."""
+plus gateway ledger rows written through the gateway's ledger. Built once per session: the runs take a minute or two here."""
 
 from __future__ import annotations
 
 import shutil
 
 import pytest
-
-LEDGER_DDL = """CREATE TABLE gateway_requests (
-    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, session TEXT, client_protocol TEXT NOT NULL,
-    requested_model TEXT, route TEXT, reasons_json TEXT NOT NULL DEFAULT '[]', backend TEXT, backend_model TEXT,
-    kind TEXT, status TEXT NOT NULL, http_status INTEGER, error TEXT, fallbacks_json TEXT NOT NULL DEFAULT '[]',
-    prompt_tokens INTEGER, completion_tokens INTEGER, reasoning_tokens INTEGER, tokens_counted TEXT,
-    ttft_s REAL, duration_s REAL, tool_repairs INTEGER NOT NULL DEFAULT 0, cost_usd REAL, saved_usd REAL)"""
 
 LEDGER_ROWS = [  # (id, created_at, kind, status, cost_usd, saved_usd)
     ("r1", "2026-11-20T09:00:00.000000+00:00", "local", "ok", 0.012, 0.012),
@@ -25,12 +17,14 @@ LEDGER_ROWS = [  # (id, created_at, kind, status, cost_usd, saved_usd)
 
 
 def add_ledger(store) -> None:
-    with store.tx() as conn:
-        conn.execute(LEDGER_DDL)
+    """Rows written through the gateway's own ledger, as `inhouse serve` writes them."""
+    from inhouse.gateway.ledger import Ledger, LedgerRow
+
+    with Ledger(store) as ledger:
         for rid, at, kind, status, cost, saved in LEDGER_ROWS:
-            conn.execute("INSERT INTO gateway_requests (id, created_at, client_protocol, backend, kind, status, "
-                         "cost_usd, saved_usd) VALUES (?, ?, 'openai', ?, ?, ?, ?, ?)",
-                         (rid, at, kind, kind, status, cost, saved))
+            fallbacks = [{"backend": "cloud", "reason": "refused"}] if status == "fallback-ok" else []
+            ledger.write(LedgerRow(client_protocol="openai", status=status, id=rid, created_at=at, backend=kind,
+                                   kind=kind, cost_usd=cost, saved_usd=saved, fallbacks=fallbacks))
 
 
 @pytest.fixture(scope="session")
