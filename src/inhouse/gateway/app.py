@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route as HttpRoute
 
 from . import translate
+from .ledger_writer import LedgerWriter
 from .relay import StreamRelay, Usage, convert_response
 from .router import NoRoute, ParsedRequest, StickySessions, decide, session_key
 from .upstream import Opened, Upstream, UpstreamFailure, auth_headers, endpoint
@@ -78,6 +79,7 @@ class Gateway:
         self.config = config
         self.api_key = api_key
         self.ledger = ledger
+        self.writer = LedgerWriter(ledger, convert=to_ledger_row) if ledger is not None else None
         self.max_body_bytes = max_body_bytes
         self.probe_interval_s = probe_interval_s
         self.urls: dict[str, str] = dict(backend_urls or {})
@@ -90,6 +92,7 @@ class Gateway:
         self.sticky = StickySessions()
         self.upstream = Upstream()
         self.recent: deque[dict[str, Any]] = deque(maxlen=20)
+        self._prices: tuple[Any, Any] = (None, None)  # (config, its PriceTable)
         self.ledger_errors = 0
         self.started = time.time()
         self._tasks: list[asyncio.Task] = []
@@ -134,6 +137,8 @@ class Gateway:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.upstream.aclose()
+            if self.writer is not None:
+                await asyncio.to_thread(self.writer.close)  # every queued ledger row is written
 
     async def _probe_loop(self) -> None:
         """Background health probes: a backend that is down is probed until it answers again."""
@@ -473,7 +478,8 @@ class Gateway:
                                 "available": state.available(now), **_state_dict(state, now)}
         config_error = getattr(self.watcher, "error", None) if self.watcher is not None else None
         return {"status": "ok", "backends": backends, "config_error": config_error,
-                "ledger_errors": self.ledger_errors,
+                "ledger_errors": self.ledger_errors + (self.writer.errors if self.writer else 0),
+                "ledger_pending": self.writer.pending if self.writer else 0,
                 "uptime_s": round(time.time() - self.started, 3)}
 
     async def health(self, request: Request) -> Response:
@@ -528,11 +534,8 @@ class Gateway:
         for private in ("_messages", "_tools"):  # content never leaves this function
             row.pop(private, None)
         self.recent.append(row)
-        if self.ledger is not None:
-            try:
-                self.ledger.write(to_ledger_row(row))
-            except Exception:  # noqa: BLE001 - a ledger failure must not fail the request
-                self.ledger_errors += 1
+        if self.writer is not None:
+            self.writer.put(row)  # written off the event loop; a failure is counted, never raised
 
     def _cost(self, row: dict[str, Any]) -> tuple[float | None, float | None]:
         from .prices import PriceTable, cost
@@ -541,7 +544,10 @@ class Gateway:
         model = row.get("requested_model")
         if not model or prompt is None or completion is None or row.get("backend") is None:
             return None, None
-        table = PriceTable.shipped().with_overrides(getattr(self.config, "prices", None) or {})
+        held, table = self._prices
+        if held is not self.config:
+            table = PriceTable.shipped().with_overrides(getattr(self.config, "prices", None) or {})
+            self._prices = (self.config, table)
         usd = cost(model, prompt, completion, table)
         return usd, (usd if row.get("kind") == "local" else (0.0 if usd is not None else None))
 
