@@ -37,6 +37,7 @@ def serve(config_path, host, port, api_key, ledger) -> None:
         led = _open_ledger()
     click.echo("Starting local backends...", err=True)
     servers = gw.start_local_servers(config)
+    gateway = None
     try:
         gateway = gw.Gateway(config, api_key=api_key, ledger=led, local_servers=servers,
                              backend_urls={name: s.endpoint for name, s in servers.items()},
@@ -47,7 +48,8 @@ def serve(config_path, host, port, api_key, ledger) -> None:
         click.echo(f"inhouse serve: http://{host}:{port}  backends: {names}", err=True)
         gw.run(gateway, host, port)
     finally:
-        gw.stop_local_servers(servers)
+        # the ones a config reload started are the gateway's too
+        gw.stop_local_servers({**servers, **(gateway.local_servers if gateway is not None else {})})
 
 
 def _open_ledger():

@@ -113,11 +113,54 @@ class Gateway:
         raise KeyError(name)
 
     def set_config(self, config: Any) -> None:
-        """Swap in a reloaded config (backends keep their state when their name stays)."""
+        """Swap in a reloaded config: a backend keeps its state while its name and settings stay;
+        a new or changed one starts afresh."""
         from .backends import BackendState
 
+        before = {b.name: b for b in self.config.backends}
         self.config = config
-        self.states = {b.name: self.states.get(b.name) or BackendState.from_config(b) for b in config.backends}
+        self.states = {b.name: self.states[b.name] if before.get(b.name) == b and b.name in self.states
+                       else BackendState.from_config(b) for b in config.backends}
+
+    async def apply_config(self, config: Any) -> None:
+        """Take a reloaded config, starting and stopping managed local servers to match it.
+
+        Servers of removed or changed backends are stopped first (freeing their memory), then the
+        added or changed managed backends get theirs (each sized by ``inhouse fit``). A server that
+        cannot start leaves its backend down (skipped by routing, the error on ``/health``) and
+        raises ConfigError once the rest of the config is in place."""
+        from ..errors import ConfigError
+        from .backends import local_server_for
+        from .config import backend_changes
+
+        added, removed, changed = backend_changes(self.config, config)
+        wanted = {b.name: b for b in config.backends}
+        for name in removed + changed:
+            server = self.local_servers.pop(name, None)
+            for held in (self.urls, self.local_models, self.local_paths):
+                held.pop(name, None)
+            if server is not None:
+                await asyncio.to_thread(server.stop)
+        failed: dict[str, str] = {}
+        for name in added + changed:
+            backend = wanted[name]
+            if not backend.managed:
+                continue
+            try:
+                server = await asyncio.to_thread(lambda b=backend: local_server_for(b).start())
+            except Exception as exc:  # noqa: BLE001 - reported below, once the config is in place
+                failed[name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                continue
+            self.local_servers[name] = server
+            self.urls[name] = server.endpoint
+            self.local_models[name] = server.alias
+            self.local_paths[name] = str(server.plan.path)
+        self.set_config(config)
+        for name, error in failed.items():
+            self.states[name].record_failure(error, now=time.monotonic())
+            self.down_reason[name] = "start-failed"
+        if failed:
+            raise ConfigError("; ".join(f'backend "{n}": local server did not start: {e}' for n, e in failed.items()))
 
     def url_of(self, backend: Any) -> str | None:
         return getattr(backend, "url", None) or self.urls.get(backend.name)
@@ -126,7 +169,7 @@ class Gateway:
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self._tasks.append(asyncio.create_task(self._probe_loop()))
         if self.watcher is not None:
-            self.watcher.on_change = self.set_config
+            self.watcher.on_change = self.apply_config
             self.watcher.start()
         try:
             yield
@@ -476,6 +519,9 @@ class Gateway:
             state = self.states[b.name]
             backends[b.name] = {"kind": b.kind, "url": self.url_of(b), "model": getattr(b, "model", None),
                                 "available": state.available(now), **_state_dict(state, now)}
+            server = self.local_servers.get(b.name)
+            if server is not None:
+                backends[b.name]["server"] = {"pid": server.pid, "running": server.running}
         config_error = getattr(self.watcher, "error", None) if self.watcher is not None else None
         return {"status": "ok", "backends": backends, "config_error": config_error,
                 "ledger_errors": self.ledger_errors + (self.writer.errors if self.writer else 0),
