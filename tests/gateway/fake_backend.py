@@ -3,7 +3,9 @@
 What it does depends on the model name in the request body, so one process covers every case:
 ``ok`` answers (OpenAI at /v1/chat/completions, Anthropic at /v1/messages; streaming or not),
 ``m429`` answers 429 with ``Retry-After: 30``, ``m500`` answers 500, ``stall`` never answers,
-``die`` streams two chunks and then kills this whole process (a backend dying mid-stream).
+``die`` streams two chunks and then kills this whole process (a backend dying mid-stream),
+``toolcall-text`` answers (OpenAI protocol) with a tool call written as text, the way small local
+models do (``<tool_call>{...}</tool_call>``), streamed in 7-character pieces.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 REPLY = ["fake ", "reply ", "from ", "ok"]
+TOOL_TEXT = ('Let me check. <tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>')
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,13 +42,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         if model == "bad":
             return self._json(400, {"error": {"message": "the fake backend refuses this request"}})
+        reply = [TOOL_TEXT[i:i + 7] for i in range(0, len(TOOL_TEXT), 7)] if model == "toolcall-text" else REPLY
         if not body.get("stream"):
-            return self._json(200, _anthropic_message() if anthropic else _openai_completion())
+            return self._json(200, _anthropic_message() if anthropic else _openai_completion(reply))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        events = _anthropic_events() if anthropic else _openai_events()
+        events = _anthropic_events() if anthropic else _openai_events(reply)
         for i, event in enumerate(events):
             if model == "die" and i == 2:
                 self.wfile.flush()
@@ -70,21 +74,21 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
 
-def _openai_completion() -> dict:
+def _openai_completion(reply: list[str] = REPLY) -> dict:
     return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": "ok",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(REPLY)},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(reply)},
                          "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11}}
 
 
-def _openai_events() -> list[bytes]:
+def _openai_events(reply: list[str] = REPLY) -> list[bytes]:
     def chunk(delta, finish=None, usage=None):
         c = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "ok",
              "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         if usage:
             c = {**c, "choices": [], "usage": usage}
         return b"data: " + json.dumps(c).encode() + b"\n\n"
-    return ([chunk({"role": "assistant", "content": ""})] + [chunk({"content": t}) for t in REPLY]
+    return ([chunk({"role": "assistant", "content": ""})] + [chunk({"content": t}) for t in reply]
             + [chunk({}, "stop"), chunk({}, usage={"prompt_tokens": 7, "completion_tokens": 4, "total_tokens": 11}),
                b"data: [DONE]\n\n"])
 
