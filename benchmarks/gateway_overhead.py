@@ -114,7 +114,8 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{proc.args[:3]} exited ({proc.returncode}): {log.read_text()[-1500:]}")
+            said = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip() and not ln.startswith(" ")]
+            raise SystemExit(f"{Path(proc.args[0]).name} exited ({proc.returncode}): {' | '.join(said[-4:])}")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -147,10 +148,25 @@ BODY = {"model": "bench", "stream": True, "max_tokens": 16,
                      {"role": "user", "content": "Write add(a, b)."}]}
 
 
+ERRORS: dict[str, int] = {}
+
+
 async def one(client, url: str) -> tuple[float, float]:
+    """One streamed request; a connection the server closed while idle in the pool is retried once
+    (counted in ERRORS, printed)."""
+    import httpx
+
+    try:
+        return await _one(client, url)
+    except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectError) as exc:
+        ERRORS[f"{url} {type(exc).__name__}"] = ERRORS.get(f"{url} {type(exc).__name__}", 0) + 1
+        return await _one(client, url)
+
+
+async def _one(client, url: str) -> tuple[float, float]:
     t0 = time.perf_counter()
     first = None
-    async with client.stream("POST", url, json=BODY, headers={"authorization": "Bearer bench"}) as r:
+    async with client.stream("POST", url, json=BODY, headers={"authorization": "Bearer sk-bench"}) as r:
         async for chunk in r.aiter_raw():
             if first is None and chunk:
                 first = time.perf_counter() - t0
@@ -283,6 +299,7 @@ def main() -> None:
                 f"      api_base: {backend}/v1\n      api_key: bench\n"
                 "litellm_settings:\n  telemetry: false\n")
             lenv = {**env, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
+                    "LITELLM_MASTER_KEY": "sk-bench",  # it refuses to start without one
                     "LITELLM_TELEMETRY": "False"}
             procs.append(start([args.litellm, "--config", str(tmp / "litellm.yaml"), "--port", str(lport),
                                 "--host", "127.0.0.1", "--num_workers", "1"], lenv, tmp / "litellm.log"))
@@ -319,6 +336,8 @@ def main() -> None:
         health = json.loads(subprocess.run([sys.executable, "-c", f"import httpx; print(httpx.get("
                                             f"'http://127.0.0.1:{gport}/health').text)"],
                                            capture_output=True, text=True).stdout)
+        if ERRORS:
+            print("retried once after a connection error: " + "; ".join(f"{k}: {n}" for k, n in ERRORS.items()))
         print(f"ledger: {health.get('ledger_pending')} rows queued, {health.get('ledger_errors')} write errors")
     finally:
         for p in reversed(procs):
