@@ -50,6 +50,15 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 150)
         time.sleep(0.2)
 
 
+def wait_ledger(url: str, timeout: float = 30) -> None:
+    """Wait until the gateway's ledger writer has written every row queued so far."""
+    deadline = time.monotonic() + timeout
+    while httpx.get(url + "/health", timeout=10).json().get("ledger_pending", 0):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the ledger still had rows queued after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 @contextmanager
 def serve(home: Path, *args: str, env: dict | None = None):
     """``inhouse serve --port P *args`` as a real process; yields (base URL, process)."""

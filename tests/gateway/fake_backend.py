@@ -7,6 +7,8 @@ What it does depends on the model name in the request body, so one process cover
 ``echo`` answers with the text of the last user message (streamed 3 characters a chunk).
 With ``FAKE_RECORD=FILE`` in its environment it appends every request body it receives to FILE,
 one JSON line each: the recording cloud backend of the privacy tests.
+``toolcall-text`` answers (OpenAI protocol) with a tool call written as text, the way small local
+models do (``<tool_call>{...}</tool_call>``), streamed in 7-character pieces.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 REPLY = ["fake ", "reply ", "from ", "ok"]
+TOOL_TEXT = ('Let me check. <tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>')
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -48,6 +51,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if model == "bad":
             return self._json(400, {"error": {"message": "the fake backend refuses this request"}})
+        if model == "toolcall-text":
+            reply = [TOOL_TEXT[i:i + 7] for i in range(0, len(TOOL_TEXT), 7)]
         if not body.get("stream"):
             return self._json(200, _anthropic_message(reply) if anthropic else _openai_completion(reply))
         self.send_response(200)

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.gateway.conftest import fake_backend, serve
+from tests.gateway.conftest import fake_backend, serve, wait_ledger
 from tests.helpers import free_port
 
 
@@ -228,6 +228,7 @@ def test_100_concurrent_requests_all_answered_and_health_stays_up(gateway):
 def _ledger_rows(gateway) -> list[dict]:
     import sqlite3
 
+    wait_ledger(gateway["url"])
     with sqlite3.connect(gateway["home"] / "inhouse.db") as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT * FROM gateway_requests ORDER BY created_at")]

@@ -5,10 +5,13 @@ served through translation. Streaming and not, and a tool round trip in each pro
 from __future__ import annotations
 
 import json
+import time
 
 import anthropic
 import openai
 import pytest
+
+from tests.gateway.conftest import wait_ledger
 
 WEATHER_OPENAI = {"type": "function", "function": {
     "name": "get_weather", "description": "Weather in a city",
@@ -123,14 +126,21 @@ def test_ledger_rows_for_the_local_backend(default_gateway, ant):
 
     from inhouse.gateway.prices import cost
 
+    def rows_now() -> list[dict]:
+        wait_ledger(default_gateway["url"])
+        with sqlite3.connect(default_gateway["home"] / "inhouse.db") as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(r) for r in conn.execute("SELECT * FROM gateway_requests WHERE requested_model = ? "
+                                                  "ORDER BY created_at", ("claude-sonnet-4-6",))]
+
+    before = len(rows_now())
     ant.messages.create(model="claude-sonnet-4-6", max_tokens=6, messages=[{"role": "user", "content": "Ledger?"}])
     with ant.messages.stream(model="claude-sonnet-4-6", max_tokens=6,
                              messages=[{"role": "user", "content": "Ledger stream?"}]) as stream:
         streamed_text = "".join(stream.text_stream)
-    with sqlite3.connect(default_gateway["home"] / "inhouse.db") as conn:
-        conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute("SELECT * FROM gateway_requests WHERE requested_model = ? "
-                                              "ORDER BY created_at", ("claude-sonnet-4-6",))]
+    deadline = time.monotonic() + 30  # a stream's row is queued once the gateway has closed it
+    while len(rows := rows_now()) < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     plain, streamed = rows[-2], rows[-1]
     for row in (plain, streamed):
         assert (row["backend"], row["kind"], row["status"], row["client_protocol"]) == ("local", "local", "ok", "anthropic")

@@ -40,6 +40,7 @@ def serve(config_path, host, port, api_key, ledger) -> None:
     from ..store import Store
 
     store = Store.open()  # capability rules read the eval runs stored here, at start and on reload
+    gateway = None
     try:
         gateway = gw.Gateway(config, api_key=api_key, ledger=led, local_servers=servers, store=store,
                              backend_urls={name: s.endpoint for name, s in servers.items()},
@@ -50,7 +51,8 @@ def serve(config_path, host, port, api_key, ledger) -> None:
         click.echo(f"inhouse serve: http://{host}:{port}  backends: {names}", err=True)
         gw.run(gateway, host, port)
     finally:
-        gw.stop_local_servers(servers)
+        # the ones a config reload started are the gateway's too
+        gw.stop_local_servers({**servers, **(gateway.local_servers if gateway is not None else {})})
         store.close()
 
 

@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route as HttpRoute
 
 from . import translate
+from .ledger_writer import LedgerWriter
 from .relay import StreamRelay, Usage, convert_response
 from .router import NoRoute, ParsedRequest, StickySessions, decide, session_key
 from .upstream import Opened, Upstream, UpstreamFailure, auth_headers, endpoint
@@ -79,6 +80,7 @@ class Gateway:
         self.config = config
         self.api_key = api_key
         self.ledger = ledger
+        self.writer = LedgerWriter(ledger, convert=to_ledger_row) if ledger is not None else None
         self.max_body_bytes = max_body_bytes
         self.probe_interval_s = probe_interval_s
         self.urls: dict[str, str] = dict(backend_urls or {})
@@ -96,6 +98,7 @@ class Gateway:
         self.sticky = StickySessions()
         self.upstream = Upstream()
         self.recent: deque[dict[str, Any]] = deque(maxlen=20)
+        self._prices: tuple[Any, Any] = (None, None)  # (config, its PriceTable)
         self.ledger_errors = 0
         self.started = time.time()
         self._tasks: list[asyncio.Task] = []
@@ -116,12 +119,55 @@ class Gateway:
         raise KeyError(name)
 
     def set_config(self, config: Any) -> None:
-        """Swap in a reloaded config (backends keep their state when their name stays)."""
+        """Swap in a reloaded config: a backend keeps its state while its name and settings stay;
+        a new or changed one starts afresh."""
         from .backends import BackendState
 
         self._apply_policy(config)  # a bad policy raises before anything is swapped
+        before = {b.name: b for b in self.config.backends}
         self.config = config
-        self.states = {b.name: self.states.get(b.name) or BackendState.from_config(b) for b in config.backends}
+        self.states = {b.name: self.states[b.name] if before.get(b.name) == b and b.name in self.states
+                       else BackendState.from_config(b) for b in config.backends}
+
+    async def apply_config(self, config: Any) -> None:
+        """Take a reloaded config, starting and stopping managed local servers to match it.
+
+        Servers of removed or changed backends are stopped first (freeing their memory), then the
+        added or changed managed backends get theirs (each sized by ``inhouse fit``). A server that
+        cannot start leaves its backend down (skipped by routing, the error on ``/health``) and
+        raises ConfigError once the rest of the config is in place."""
+        from ..errors import ConfigError
+        from .backends import local_server_for
+        from .config import backend_changes
+
+        added, removed, changed = backend_changes(self.config, config)
+        wanted = {b.name: b for b in config.backends}
+        for name in removed + changed:
+            server = self.local_servers.pop(name, None)
+            for held in (self.urls, self.local_models, self.local_paths):
+                held.pop(name, None)
+            if server is not None:
+                await asyncio.to_thread(server.stop)
+        failed: dict[str, str] = {}
+        for name in added + changed:
+            backend = wanted[name]
+            if not backend.managed:
+                continue
+            try:
+                server = await asyncio.to_thread(lambda b=backend: local_server_for(b).start())
+            except Exception as exc:  # noqa: BLE001 - reported below, once the config is in place
+                failed[name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                continue
+            self.local_servers[name] = server
+            self.urls[name] = server.endpoint
+            self.local_models[name] = server.alias
+            self.local_paths[name] = str(server.plan.path)
+        self.set_config(config)
+        for name, error in failed.items():
+            self.states[name].record_failure(error, now=time.monotonic())
+            self.down_reason[name] = "start-failed"
+        if failed:
+            raise ConfigError("; ".join(f'backend "{n}": local server did not start: {e}' for n, e in failed.items()))
 
     def _apply_policy(self, config: Any) -> None:
         """Parse the config's ``[policy]``, make its scanner and read the eval figures its rules use."""
@@ -200,7 +246,7 @@ class Gateway:
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self._tasks.append(asyncio.create_task(self._probe_loop()))
         if self.watcher is not None:
-            self.watcher.on_change = self.set_config
+            self.watcher.on_change = self.apply_config
             self.watcher.start()
         try:
             yield
@@ -211,6 +257,8 @@ class Gateway:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.upstream.aclose()
+            if self.writer is not None:
+                await asyncio.to_thread(self.writer.close)  # every queued ledger row is written
 
     async def _probe_loop(self) -> None:
         """Background health probes: a backend that is down is probed until it answers again."""
@@ -581,9 +629,13 @@ class Gateway:
             state = self.states[b.name]
             backends[b.name] = {"kind": b.kind, "url": self.url_of(b), "model": getattr(b, "model", None),
                                 "available": state.available(now), **_state_dict(state, now)}
+            server = self.local_servers.get(b.name)
+            if server is not None:
+                backends[b.name]["server"] = {"pid": server.pid, "running": server.running}
         config_error = getattr(self.watcher, "error", None) if self.watcher is not None else None
         return {"status": "ok", "backends": backends, "config_error": config_error,
-                "ledger_errors": self.ledger_errors,
+                "ledger_errors": self.ledger_errors + (self.writer.errors if self.writer else 0),
+                "ledger_pending": self.writer.pending if self.writer else 0,
                 "uptime_s": round(time.time() - self.started, 3)}
 
     async def health(self, request: Request) -> Response:
@@ -638,11 +690,8 @@ class Gateway:
         for private in ("_messages", "_tools"):  # content never leaves this function
             row.pop(private, None)
         self.recent.append(row)
-        if self.ledger is not None:
-            try:
-                self.ledger.write(to_ledger_row(row))
-            except Exception:  # noqa: BLE001 - a ledger failure must not fail the request
-                self.ledger_errors += 1
+        if self.writer is not None:
+            self.writer.put(row)  # written off the event loop; a failure is counted, never raised
 
     def _cost(self, row: dict[str, Any]) -> tuple[float | None, float | None]:
         from .prices import PriceTable, cost
@@ -651,7 +700,10 @@ class Gateway:
         model = row.get("requested_model")
         if not model or prompt is None or completion is None or row.get("backend") is None:
             return None, None
-        table = PriceTable.shipped().with_overrides(getattr(self.config, "prices", None) or {})
+        held, table = self._prices
+        if held is not self.config:
+            table = PriceTable.shipped().with_overrides(getattr(self.config, "prices", None) or {})
+            self._prices = (self.config, table)
         usd = cost(model, prompt, completion, table)
         return usd, (usd if row.get("kind") == "local" else (0.0 if usd is not None else None))
 

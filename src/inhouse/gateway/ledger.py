@@ -238,6 +238,22 @@ class Ledger:
             raise StoreError(f"Cannot write to the gateway ledger in {self.path}: {exc}") from exc
         return row.id
 
+    def write_many(self, rows: list[LedgerRow]) -> list[str]:
+        """Store several rows in one short transaction (all or none); returns their ids."""
+        values = [_values(row.checked()) for row in rows]
+        try:
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(_INSERT, values)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot write to the gateway ledger in {self.path}: {exc}") from exc
+        return [row.id for row in rows]
+
     def explain(self, request_id: str) -> dict[str, Any]:
         """One request's row (reasons and fallbacks as lists); a unique id prefix of 6+ characters will do."""
         rid = request_id.strip().lower()

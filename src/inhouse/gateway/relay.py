@@ -83,6 +83,7 @@ class ChunkRepair:
         self.repair = StreamRepair(tools)
         self.native = False
         self.repaired = 0
+        self.calls: list[dict[str, Any]] = []  # complete calls found so far, sent with the finish
 
     def feed(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         choices = chunk.get("choices") or []
@@ -97,7 +98,8 @@ class ChunkRepair:
         content = delta.get("content")
         finish = choice.get("finish_reason")
         if isinstance(content, str) and content:
-            text, _ = self.repair.feed(content)
+            text, calls = self.repair.feed(content)
+            self.calls.extend(calls)
             delta = {**delta, "content": text}
         if finish is None:
             if delta.get("content") or set(delta) - {"content"}:
@@ -106,6 +108,7 @@ class ChunkRepair:
         if delta.get("content") or set(delta) - {"content"}:
             out.append(_with(chunk, delta, None))
         text, calls = self.repair.finish()
+        calls, self.calls = self.calls + calls, []
         if text:
             out.append(_with(chunk, {"content": text}, None))
         if calls:
