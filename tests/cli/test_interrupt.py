@@ -212,7 +212,7 @@ def test_eval_stops_and_keeps_the_finished_samples(isolated_home):
     elapsed = cmd.interrupt()
     kept = store_rows(isolated_home, "eval_results")
     assert 1 <= kept < 4
-    cmd.assert_interrupted(elapsed, last_line=f"Interrupted: {kept} finished sample(s) are stored")
+    cmd.assert_interrupted(elapsed, last_line=f"Interrupted: {kept} sample(s) of run ")
 
 
 # -- the mechanism, in this process ------------------------------------------------------------
