@@ -266,3 +266,21 @@ class Store:
         rows = self.conn.execute("SELECT detail_json FROM eval_results WHERE eval_id = ? ORDER BY id",
                                  (eval_id,)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    # -- advise -------------------------------------------------------------------------------
+
+    def save_advise(self, advise_id: str, started_at: str, status: str, result: dict[str, Any]) -> None:
+        """Write (or rewrite) one advise run's result so far, in its own transaction."""
+        with self.tx() as conn:
+            conn.execute(
+                """INSERT INTO advise_runs (id, started_at, updated_at, status, result_json) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, status = excluded.status,
+                   result_json = excluded.result_json""",
+                (advise_id, started_at, now_iso(), status, json.dumps(result)),
+            )
+
+    def advise_runs(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT id, started_at, updated_at, status, result_json FROM advise_runs "
+                                 "ORDER BY started_at, rowid").fetchall()
+        return [{"id": r[0], "started_at": r[1], "updated_at": r[2], "status": r[3], "result": json.loads(r[4])}
+                for r in rows]
