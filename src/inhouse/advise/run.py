@@ -111,11 +111,19 @@ def _bench_row(r) -> dict:
     return {k: d.get(k) for k in BENCH_KEYS}
 
 
-def _measure(store, info, config, workload, reporter: Reporter):
-    from ..bench.run import run_sweep
+def _measure(store, info, config, workload, reporter: Reporter, into: list | None = None):
+    """One configuration benchmarked (each result stored by ``run_sweep``); ``into`` gets the
+    summarized rows finished so far even when the sweep is interrupted."""
+    from ..bench.run import Sweep, run_sweep
 
-    sweep = run_sweep([config], workload, store=store, machine_fingerprint=info.fingerprint,
-                      bandwidth=info.bandwidth_bytes_per_s, progress=reporter.advance)
+    sweep = Sweep()
+    try:
+        run_sweep([config], workload, store=store, machine_fingerprint=info.fingerprint,
+                  bandwidth=info.bandwidth_bytes_per_s, progress=reporter.advance, sweep=sweep)
+    finally:
+        if into is not None:
+            into.append({"name": config.label, "sweep_id": sweep.sweep_id,
+                         "results": [_bench_row(r) for r in sweep.results]})
     return sweep
 
 
@@ -213,8 +221,7 @@ def _steps(store, options: AdviseOptions, reporter: Reporter, result: AdviseResu
         w = workload.__class__(**{**w.to_dict(), "depths": tuple(depths)})
         begin(f"bench {c.name}", len(depths) * (w.warmup + w.reps))
         config = BenchConfig(model=c.path, label=c.name, type_k=c.type_k, type_v=c.type_v, flash_attn=c.flash_attn)
-        sweep = _measure(store, info, config, w, reporter)
-        result.benches.append({"name": c.name, "sweep_id": sweep.sweep_id, "results": [_bench_row(r) for r in sweep.results]})
+        _measure(store, info, config, w, reporter, into=result.benches)
         done(f"bench {c.name}")
 
     for c in chosen:
@@ -284,13 +291,17 @@ def _tune(store, info, options, reporter, result, c, budget_bytes, begin, done) 
     def measure(s):
         config = BenchConfig(model=c.path, label=f"{c.name} [{s.label()}]", threads=s.threads, n_ubatch=s.n_ubatch,
                              type_k=s.cache_type, type_v=s.cache_type, flash_attn=s.flash_attn)
-        sw = _measure(store, info, config, w, reporter)
+        rows: list[dict] = []
+        try:
+            sw = _measure(store, info, config, w, reporter, into=rows)
+        finally:
+            result.tuning["sweep_ids"] += [r["sweep_id"] for r in rows]
         r = sw.results[0]
-        result.tuning.setdefault("sweep_ids", []).append(sw.sweep_id)
         return r.prefill_tps, r.decode_tps, config.label
 
     result.tuning = {"name": c.name, "baseline": base.to_dict(), "workload": w.to_dict(), "sweep_ids": []}
-    trials = sweep(base, values, measure, fits)
+    trials = sweep(base, values, measure, fits,
+                   on_trial=lambda ts: result.tuning.__setitem__("trials", [t.to_dict() for t in ts]))
     best = pick(trials)
     baseline = next(t for t in trials if t.setting == base)
     result.tuning["trials"] = [t.to_dict() for t in trials]

@@ -77,9 +77,10 @@ def pick(trials: list[Trial]) -> Trial | None:
     return min(ok, key=lambda t: t.turn_s) if ok else None
 
 
-def sweep(base: Setting, values: dict[str, list], measure, fits) -> list[Trial]:
+def sweep(base: Setting, values: dict[str, list], measure, fits, on_trial=None) -> list[Trial]:
     """Coordinate search: ``measure(setting) -> (prefill_tps, decode_tps, label)`` for each new
-    setting; ``fits(setting) -> (bool, ram_bytes)``. Returns every trial, in order."""
+    setting; ``fits(setting) -> (bool, ram_bytes)``; ``on_trial(trials so far)`` after each new
+    trial. Returns every trial, in order."""
     from dataclasses import replace
 
     trials: dict[Setting, Trial] = {}
@@ -92,6 +93,8 @@ def sweep(base: Setting, values: dict[str, list], measure, fits) -> list[Trial]:
                 trials[s] = Trial(s, pre, dec, turn_seconds(pre, dec), True, ram, label)
             else:
                 trials[s] = Trial(s, None, None, None, False, ram)
+            if on_trial:
+                on_trial(list(trials.values()))
         return trials[s]
 
     best = trial(base)
