@@ -52,3 +52,15 @@ def test_pick_returns_none_when_nothing_fits():
     from inhouse.advise.tuning import Trial
 
     assert pick([Trial(Setting(1, False, "f16", 512), None, None, None, False, 10)]) is None
+
+
+def test_pick_keeps_the_defaults_unless_the_gain_is_real():
+    from inhouse.advise.tuning import MIN_GAIN, Trial
+
+    base = Setting(1, False, "f16", 512)
+    other = Setting(2, True, "f16", 512)
+    slightly = [Trial(base, 100, 10, 10.0, True, 1), Trial(other, 100, 10, 10.0 * (1 - MIN_GAIN / 2), True, 1)]
+    assert pick(slightly, base).setting == base
+    assert pick(slightly).setting == other
+    clearly = [slightly[0], Trial(other, 100, 10, 10.0 * (1 - 2 * MIN_GAIN), True, 1)]
+    assert pick(clearly, base).setting == other

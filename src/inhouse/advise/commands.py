@@ -79,7 +79,8 @@ def gateway_policy(categories: dict[str, dict]) -> list[dict]:
     for request, cat in REQUEST_KINDS.items():
         r = categories.get(cat)
         if r is None or not r.get("n"):
-            rows.append({"request": request, "category": cat, "where": "cloud", "why": f"{cat} was not measured"})
+            rows.append({"request": request, "category": cat, "where": "cloud",
+                         "why": f"{cat} was not measured (skipped or not run; see the notes)"})
             continue
         where = "local" if r["low"] >= LOCAL_MIN else "cloud"
         cmp = ">=" if where == "local" else "<"

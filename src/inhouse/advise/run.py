@@ -253,6 +253,10 @@ def _eval(store, options, reporter, result, c, begin, done) -> None:
         run = run_eval(engine, tasks, model=c.name, suite="core", store=store, progress=reporter.advance,
                        sandbox=options.sandbox)
     summary = summarize(run.rows)
+    skipped = sorted({r["category"] for r in run.rows if r["outcome"] == "skipped"})
+    if skipped:
+        why = next(r["detail"] for r in run.rows if r["outcome"] == "skipped")
+        result.notes.append(f"eval {c.name}: {', '.join(skipped)} skipped: {why}")
     result.evals.append({"name": c.name, "eval_id": run.eval_id, "tasks": [t.id for t in tasks],
                          "overall": summary["overall"], "categories": summary["categories"],
                          "outcomes": summary["outcomes"], "skipped": summary["skipped"]})
@@ -273,7 +277,7 @@ def _tune(store, info, options, reporter, result, c, budget_bytes, begin, done) 
     from ..plan.estimate import estimate
     from ..plan.settings import LoadSettings
     from ..plan.spec import ModelSpec
-    from .tuning import factor_values, llama_cpp_python_defaults, pick, sweep
+    from .tuning import MIN_GAIN, factor_values, llama_cpp_python_defaults, pick, sweep
 
     _, header = resolve_model_header(c.path, store=store)
     spec = ModelSpec.from_header(header)
@@ -299,10 +303,11 @@ def _tune(store, info, options, reporter, result, c, budget_bytes, begin, done) 
         r = sw.results[0]
         return r.prefill_tps, r.decode_tps, config.label
 
-    result.tuning = {"name": c.name, "baseline": base.to_dict(), "workload": w.to_dict(), "sweep_ids": []}
+    result.tuning = {"name": c.name, "baseline": base.to_dict(), "workload": w.to_dict(), "sweep_ids": [],
+                     "min_gain": MIN_GAIN}
     trials = sweep(base, values, measure, fits,
                    on_trial=lambda ts: result.tuning.__setitem__("trials", [t.to_dict() for t in ts]))
-    best = pick(trials)
+    best = pick(trials, base)
     baseline = next(t for t in trials if t.setting == base)
     result.tuning["trials"] = [t.to_dict() for t in trials]
     result.tuning["best"] = best.to_dict() if best else None

@@ -71,10 +71,20 @@ class Trial:
         return {**asdict(self), "setting": self.setting.to_dict(), "label": self.setting.label()}
 
 
-def pick(trials: list[Trial]) -> Trial | None:
-    """The fastest trial that fits (smallest turn time)."""
+MIN_GAIN = 0.03  # leave the defaults only for a turn at least this much faster (short runs are noisy)
+
+
+def pick(trials: list[Trial], base: Setting | None = None, min_gain: float = MIN_GAIN) -> Trial | None:
+    """The fastest trial that fits (smallest turn time); with ``base``, the base trial unless the
+    fastest is at least ``min_gain`` faster than it."""
     ok = [t for t in trials if t.fits and t.turn_s is not None]
-    return min(ok, key=lambda t: t.turn_s) if ok else None
+    if not ok:
+        return None
+    fastest = min(ok, key=lambda t: t.turn_s)
+    start = next((t for t in ok if t.setting == base), None)
+    if start is not None and fastest.turn_s > start.turn_s * (1 - min_gain):
+        return start
+    return fastest
 
 
 def sweep(base: Setting, values: dict[str, list], measure, fits, on_trial=None) -> list[Trial]:
