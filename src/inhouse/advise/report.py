@@ -94,6 +94,10 @@ def markdown(r: dict) -> str:
                   "| setting | prefill tok/s | decode tok/s | turn s | memory | fits |", "|---|---|---|---|---|---|"]
         lines += [f"| {x['label']} | {_f(x['prefill_tps'])} | {_f(x['decode_tps'])} | {_f(x['turn_s'], 2)} | "
                   f"{_gib(x['ram_bytes'])} | {'yes' if x['fits'] else 'no'} |" for x in t["trials"]]
+        conf = t.get("confirm")
+        if conf:
+            lines += ["", f"Confirmation run (alternated): {conf['setting']} {_f(conf['turn_s'], 2)} s vs defaults "
+                      f"{_f(conf['baseline_turn_s'], 2)} s: {'kept' if conf['confirmed'] else 'not confirmed, defaults kept'}."]
         g = t.get("gain")
         if g:
             lines += ["", f"Fastest that fits: {t['best']['label']}; vs llama-cpp-python's defaults: turn "

@@ -277,7 +277,7 @@ def _tune(store, info, options, reporter, result, c, budget_bytes, begin, done) 
     from ..plan.estimate import estimate
     from ..plan.settings import LoadSettings
     from ..plan.spec import ModelSpec
-    from .tuning import MIN_GAIN, factor_values, llama_cpp_python_defaults, pick, sweep
+    from .tuning import MIN_GAIN, factor_values, llama_cpp_python_defaults, pick, sweep, turn_seconds
 
     _, header = resolve_model_header(c.path, store=store)
     spec = ModelSpec.from_header(header)
@@ -309,6 +309,19 @@ def _tune(store, info, options, reporter, result, c, budget_bytes, begin, done) 
                    on_trial=lambda ts: result.tuning.__setitem__("trials", [t.to_dict() for t in ts]))
     best = pick(trials, base)
     baseline = next(t for t in trials if t.setting == base)
+    if best is not None and baseline.fits and best.setting != base:
+        # Confirm on a second, alternated pair before leaving the defaults: one short run each is noisy.
+        begin(f"confirming {best.setting.label()} vs defaults", 2 * (w.warmup + w.reps))
+        again = {}
+        for s in (best.setting, base):
+            pre, dec, _ = measure(s)
+            again[s] = turn_seconds(pre, dec)
+        confirmed = again[best.setting] is not None and again[base] is not None and \
+            (best.turn_s + again[best.setting]) <= (baseline.turn_s + again[base]) * (1 - MIN_GAIN)
+        result.tuning["confirm"] = {"setting": best.setting.label(), "turn_s": again[best.setting],
+                                    "baseline_turn_s": again[base], "confirmed": confirmed}
+        if not confirmed:
+            best = baseline
     result.tuning["trials"] = [t.to_dict() for t in trials]
     result.tuning["best"] = best.to_dict() if best else None
     if best and baseline.turn_s:
