@@ -50,8 +50,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import bench, chat, evals, fit, machine, models, report, routes, sandbox, scan, serve
+    from . import advise, bench, chat, evals, fit, machine, models, report, routes, sandbox, scan, serve
 
+    cli.add_command(advise.advise)
     cli.add_command(models.models)
     cli.add_command(chat.chat)
     cli.add_command(machine.machine)

@@ -296,3 +296,21 @@ class Store:
         """The selection stored for ``eval_id``, or None for a run stored before selections were."""
         row = self.conn.execute("SELECT selection_json FROM eval_runs WHERE eval_id = ?", (eval_id,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    # -- advise -------------------------------------------------------------------------------
+
+    def save_advise(self, advise_id: str, started_at: str, status: str, result: dict[str, Any]) -> None:
+        """Write (or rewrite) one advise run's result so far, in its own transaction."""
+        with self.tx() as conn:
+            conn.execute(
+                """INSERT INTO advise_runs (id, started_at, updated_at, status, result_json) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET updated_at = excluded.updated_at, status = excluded.status,
+                   result_json = excluded.result_json""",
+                (advise_id, started_at, now_iso(), status, json.dumps(result)),
+            )
+
+    def advise_runs(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT id, started_at, updated_at, status, result_json FROM advise_runs "
+                                 "ORDER BY started_at, rowid").fetchall()
+        return [{"id": r[0], "started_at": r[1], "updated_at": r[2], "status": r[3], "result": json.loads(r[4])}
+                for r in rows]

@@ -205,6 +205,24 @@ def m010_gateway_ledger(conn: sqlite3.Connection) -> None:
     )
 
 
+def m012_advise(conn: sqlite3.Connection) -> None:
+    """One row per ``inhouse advise`` run, rewritten after every step it finishes (``status``
+    running, ok, interrupted or failed), so an interrupted run keeps a partial result; the bench
+    and eval rows it measured live in their own tables under the ids it records."""
+    _run(
+        conn,
+        """
+        CREATE TABLE advise_runs (
+            id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            result_json TEXT NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m005_bandwidth,
                                m006_gguf_header_cache, m007_eval_runs, m008_facts,
-                               m010_gateway_ledger]
+                               m010_gateway_ledger, m012_advise]

@@ -1,0 +1,48 @@
+import shlex
+import tomllib
+
+from inhouse.advise.commands import LOCAL_MIN, gateway_policy, llama_server_flags, ollama_modelfile, serve_config
+
+REC = {"name": "smol", "path": "/models/my model.gguf", "quant": "Q8_0", "n_ctx": 8192, "threads": 2,
+       "flash_attn": True, "cache_type": "q8_0", "n_ubatch": 128}
+
+
+def _cat(passed, n, low, high):
+    return {"passed": passed, "n": n, "rate": passed / n, "low": low, "high": high}
+
+
+def test_llama_server_flags_carry_every_setting():
+    argv = shlex.split(llama_server_flags(REC))
+    assert argv[0] == "llama-server"
+    pairs = dict(zip(argv[1::2], argv[2::2]))
+    assert pairs["-m"] == "/models/my model.gguf" and pairs["-c"] == "8192" and pairs["-t"] == "2"
+    assert pairs["--flash-attn"] == "on" and pairs["-ctk"] == pairs["-ctv"] == "q8_0" and pairs["-ub"] == "128"
+
+
+def test_ollama_modelfile():
+    text = ollama_modelfile(REC)
+    assert text.splitlines()[0] == "FROM /models/my model.gguf"
+    assert "PARAMETER num_ctx 8192" in text and "PARAMETER num_thread 2" in text
+    assert "OLLAMA_KV_CACHE_TYPE=q8_0" in text and "OLLAMA_FLASH_ATTENTION=1" in text
+
+
+def test_policy_local_only_where_the_lower_bound_reaches_the_bar():
+    cats = {"agentic": _cat(7, 8, LOCAL_MIN + 0.01, 0.98), "tool_calling": _cat(5, 9, LOCAL_MIN - 0.3, 0.8)}
+    rows = {p["category"]: p for p in gateway_policy(cats)}
+    assert rows["agentic"]["where"] == "local"
+    assert rows["tool_calling"]["where"] == "cloud"
+    assert rows["synthesis"]["where"] == "cloud" and "not measured" in rows["synthesis"]["why"]
+    assert "7/8" in rows["agentic"]["why"]
+
+
+def test_serve_config_is_valid_toml_with_the_recommended_backend():
+    cats = {"agentic": _cat(8, 8, 0.68, 1.0)}
+    data = tomllib.loads(serve_config(REC, gateway_policy(cats)))
+    local = data["backend"][0]
+    assert local == {"name": "local", "kind": "local", "gguf": "/models/my model.gguf", "ctx": 8192,
+                     "cache_type_k": "q8_0", "cache_type_v": "q8_0"}
+    assert data["route"][0]["chain"] == ["local", "cloud"]
+    assert [r["require"]["category"] for r in data["policy"]["require"]] == ["agentic"]
+    assert data["policy"]["require"][0]["require"]["min"] == LOCAL_MIN
+    nothing = tomllib.loads(serve_config(REC, gateway_policy({})))
+    assert nothing["route"][0]["chain"] == ["cloud", "local"] and "policy" not in nothing
