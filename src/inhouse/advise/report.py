@@ -1,8 +1,8 @@
 """Writing the advise result as a report folder: ``report.json``, ``report.md``, ``report.html``.
 
-The full report (charts, every run in the store) is ``inhouse.report``'s (issue 13 item 2);
-while that package is not there, this writes a plain one from the advise result alone: the same
-figures as stored, no charts, no network requests (inline CSS only).
+With a store, the report is ``inhouse.report``'s (every stored figure, the charts, and this run's
+recommendation, commands and policy). Without one, a plain report from the advise result alone:
+the same figures as stored, no charts, no network requests (inline CSS only).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from pathlib import Path
 def write_report(result: dict, out_dir: Path, store=None) -> dict[str, Path]:
     """Write the report files; returns their paths by format."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        from ..report import render  # type: ignore[attr-defined]
-    except ImportError:
-        render = None
-    if render is not None and store is not None:
-        return render(store, out_dir, advise_id=result["advise_id"])
+    if store is not None:  # the full report: every stored figure, charts, this run's advice
+        from ..report import render
+        from ..report.collect import collect
+
+        files = render(collect(store, advise_id=result["advise_id"]), out_dir)
+        return {"json": files.json, "md": files.markdown, "html": files.html}
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "html": out_dir / "report.html"}
     paths["json"].write_text(json.dumps(result, indent=2), encoding="utf-8")
     md = markdown(result)

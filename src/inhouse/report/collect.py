@@ -31,6 +31,7 @@ class ReportData:
     recommendation: dict[str, Any] | None = None
     gateway: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    advice: dict[str, Any] | None = None  # inhouse advise's commands, policy and state, when it ran
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,22 +177,41 @@ def _candidates(bench: list[dict], evals: list[dict]) -> list[dict[str, Any]]:
     return out
 
 
-def _recommendation(store, advise_id, candidates: list[dict]) -> dict[str, Any] | None:
-    advise = [r for r in store.runs("advise") if r["result"]]
+def _advise_run(store, advise_id) -> dict[str, Any] | None:
+    runs = [r for r in store.advise_runs() if r["result"]]
     if advise_id is not None:
-        advise = [r for r in advise if str(r["id"]) == str(advise_id)
-                  or str(r["settings"].get("advise_id")) == str(advise_id)]
-        if not advise:
-            raise InhouseError(f"No stored advise run {advise_id!r}; run `inhouse advise` or leave --advise out.")
-    if advise:
-        run = advise[-1]
+        runs = [r for r in runs if str(r["id"]) == str(advise_id)]
+        if not runs:
+            raise InhouseError(f"No stored advise run {advise_id!r}; run `inhouse advise` first.")
+    return runs[-1] if runs else None
+
+
+def _advice(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    r = run["result"]
+    return {"id": run["id"], "status": run["status"], "partial": bool(r.get("partial")),
+            "current_step": r.get("current_step"), "steps_done": r.get("steps_done") or [],
+            "commands": r.get("commands") or {}, "policy": r.get("policy") or [],
+            "tuning": r.get("tuning") or {},
+            "source": {"run": f"advise run {run['id']}", "when": run["updated_at"],
+                       "command": "inhouse advise" + ("" if (r.get("options") or {}).get("quick", True)
+                                                      else " --thorough")}}
+
+
+def _recommendation(store, advise_id, candidates: list[dict], run=None) -> dict[str, Any] | None:
+    if run is not None:
         rec = run["result"].get("recommendation") or {}
-        label = rec.get("label") or rec.get("model")
+        label = rec.get("label") or rec.get("name") or rec.get("model")
         if label:
             for c in candidates:
-                c["recommended"] = c["label"] == label
-            return {"label": label, "why": rec.get("why", "inhouse advise's recommendation"), "details": rec,
-                    "source": {"run": f"advise run {run['id']}", "when": run["finished_at"],
+                c["recommended"] = base_label(c["label"]) == label
+            why = (f"{rec.get('name')} ({rec.get('quant')}) at context {rec.get('n_ctx')}, KV {rec.get('cache_type')}, "
+                   f"flash attention {'on' if rec.get('flash_attn') else 'off'}, {rec.get('threads')} threads, "
+                   f"ubatch {rec.get('n_ubatch')}: inhouse advise's recommendation" if rec.get("name")
+                   else rec.get("why", "inhouse advise's recommendation"))
+            return {"label": label, "why": why, "details": rec,
+                    "source": {"run": f"advise run {run['id']}", "when": run["updated_at"],
                                "command": "inhouse advise"}}
     if not candidates:
         return None
@@ -231,10 +251,15 @@ def collect(store, *, advise_id: str | int | None = None) -> ReportData:
     bench = _bench(bench_rows)
     evals = _evals(store)
     candidates = _candidates(bench, evals)
+    run = _advise_run(store, advise_id)
     data = ReportData(generated_at=now_iso(), store_path=str(store.path) if store.path else None,
                       machine=_machine(store), memory=_memory(store, bench_rows, notes), bench=bench, evals=evals,
-                      candidates=candidates, recommendation=_recommendation(store, advise_id, candidates),
-                      gateway=_gateway(store), notes=notes)
+                      candidates=candidates, recommendation=_recommendation(store, advise_id, candidates, run),
+                      gateway=_gateway(store), notes=notes, advice=_advice(run))
+    if data.advice and data.advice["partial"]:
+        notes.insert(0, f"Partial report: advise run {data.advice['id']} stopped"
+                     + (f" during \"{data.advice['current_step']}\"" if data.advice["current_step"] else "")
+                     + f" ({data.advice['status']}); everything it finished is shown.")
     if data.empty:
         notes.append("The store holds no fit, bench, eval or gateway results yet: run `inhouse fit --ctx 8192`, "
                      "`inhouse bench`, `inhouse eval` (or `inhouse advise`), then `inhouse report` again.")

@@ -191,7 +191,21 @@ def _recommendation(data: ReportData) -> str:
     if not r:
         return ""
     return (f'<section class="rec" id="recommendation"><h2>Recommendation: {escape(r["label"])}</h2>'
-            f'<p>{escape(r["why"])}</p>{_source(r["source"])}</section>')
+            f'<p>{escape(r["why"])}</p>{_source(r["source"])}{_advice(data)}</section>')
+
+
+def _advice(data: ReportData) -> str:
+    a = data.advice
+    if not a:
+        return ""
+    titles = {"serve_config": "inhouse serve config", "llama_server": "llama-server",
+              "ollama_modelfile": "Ollama Modelfile"}
+    blocks = "".join(f"<h3>{escape(titles.get(k, k))}</h3><pre><code>{escape(v)}</code></pre>"
+                     for k, v in a["commands"].items() if v)
+    rows = [f"<tr><td>{escape(p['request'])}</td><td>{escape(p['where'])}</td><td>{escape(p['why'])}</td></tr>"
+            for p in a["policy"]]
+    policy = f"<h3>Gateway policy from the eval</h3>{_table(['requests', 'goes to', 'why'], rows)}" if rows else ""
+    return blocks + policy
 
 
 def _gateway(data: ReportData) -> str:
@@ -221,9 +235,14 @@ def _gateway(data: ReportData) -> str:
 
 def render_html(data: ReportData) -> str:
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in data.notes)
+    if data.advice and data.advice["partial"]:
+        notes = ""  # shown at the top instead
+        partial = "".join(f'<p class="note partial"><strong>{escape(n)}</strong></p>' for n in data.notes[:1])
+    else:
+        partial = ""
     body = (f"<h1>inhouse report</h1><p class=\"note\">Generated {escape(data.generated_at)} from "
             f"{escape(data.store_path or 'the store')} by <code>inhouse report</code>; nothing was measured "
-            f"to make it.</p><section id=\"machine\"><h2>This machine</h2>{_machine(data.machine)}</section>"
+            f"to make it.</p>{partial}<section id=\"machine\"><h2>This machine</h2>{_machine(data.machine)}</section>"
             f"{_recommendation(data)}{_memory(data)}{_speed(data)}{_quality(data)}{_tradeoff(data)}"
             f"{_gateway(data)}{notes}")
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -27,9 +27,22 @@ def render_markdown(data: ReportData) -> str:
         out += ["## This machine", "", f"{m.get('cpu')}, {m.get('physical_cores')} cores; RAM "
                 f"{fmt.size(m.get('total_bytes'))}, available {fmt.size(m.get('available_bytes'))} when probed; "
                 f"memory bandwidth {fmt.bandwidth(m.get('bandwidth_bytes_per_s'))}.", ""] + _src(m["source"])
+    if data.advice and data.advice["partial"] and data.notes:
+        out += [f"**{data.notes[0]}**", ""]
     r = data.recommendation
     if r:
         out += [f"## Recommendation: {r['label']}", "", r["why"], ""] + _src(r["source"])
+    a = data.advice
+    if a:
+        titles = {"serve_config": ("`inhouse serve` config", "toml"), "llama_server": ("llama-server", "sh"),
+                  "ollama_modelfile": ("Ollama Modelfile", "")}
+        for key, text in a["commands"].items():
+            if text:
+                title, lang = titles.get(key, (key, ""))
+                out += [f"### {title}", "", f"```{lang}", text, "```", ""]
+        if a["policy"]:
+            out += ["### Gateway policy from the eval", ""]
+            out += _table(["requests", "goes to", "why"], [[p["request"], p["where"], p["why"]] for p in a["policy"]])
     if data.memory:
         out += ["## Memory vs context", ""]
         if m and m.get("budget_bytes") is not None:
