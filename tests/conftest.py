@@ -99,3 +99,28 @@ def pytest_unconfigure(config):
         handle = getattr(utils, name, None)
         if handle is not None and not handle.closed:
             handle.close()
+
+
+# Tests that load a model, start a server or run real processes that do: `pytest -m "not slow"` is
+# the quick subset (pure logic, parsing, the sandbox, the store; a few minutes on 2 cores).
+SLOW_FIXTURES = {"llama_engine", "llama_server", "filled_store", "serve_process", "gateway_process", "local_gateway"}
+SLOW_FILES = {
+    "tests/bench/test_inprocess.py", "tests/bench/test_http.py", "tests/cli/test_cli.py",
+    "tests/cli/test_interrupt.py", "tests/cli/test_careless_input.py", "tests/evals/test_run.py",
+    "tests/evals/test_thinking.py", "tests/evals/test_public.py", "tests/evals/test_adversarial.py",
+    "tests/evals/test_core_suite.py", "tests/gateway/test_sdk.py", "tests/gateway/test_tokens.py",
+    "tests/gateway/test_reload.py", "tests/gateway/test_backends.py", "tests/gateway/test_policy_gateway.py",
+    "tests/gateway/test_tool_repair_e2e.py", "tests/gateway/test_fallback.py", "tests/plan/test_synthetic.py",
+    "tests/plan/test_observed.py", "tests/plan/test_compute.py", "tests/report/test_report_browser.py",
+    "tests/report/test_report_numbers.py", "tests/advise/test_interrupt.py", "tests/engines/test_contract.py",
+    "tests/engines/test_llama_log.py", "tests/machine/test_probe.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(str(config.rootpath))
+    for item in items:
+        rel = Path(str(item.fspath)).resolve().relative_to(root.resolve()).as_posix() \
+            if str(item.fspath).startswith(str(root)) else ""
+        if rel in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -11,6 +11,8 @@ from .collect import ReportData
 CSS = """
 :root { color-scheme: light; --ink: #1f2937; --dim: #6b7280; --line: #e5e7eb; }
 * { box-sizing: border-box; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f3f4f6; padding: .6em .8em; border-radius: 6px;
+      font-size: 13px; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
        background: #f9fafb; }
 main { max-width: 1120px; margin: 0 auto; padding: 16px; }
