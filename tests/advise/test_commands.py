@@ -42,7 +42,23 @@ def test_serve_config_is_valid_toml_with_the_recommended_backend():
     assert local == {"name": "local", "kind": "local", "gguf": "/models/my model.gguf", "ctx": 8192,
                      "cache_type_k": "q8_0", "cache_type_v": "q8_0"}
     assert data["route"][0]["chain"] == ["local", "cloud"]
-    assert [r["require"]["category"] for r in data["policy"]["require"]] == ["agentic"]
-    assert data["policy"]["require"][0]["require"]["min"] == LOCAL_MIN
+    rules = data["policy"]["rule"]
+    assert [(r["when"], r["require"]["category"]) for r in rules] == [({"has_tools": True}, "agentic"),
+                                                                     ({"has_tools": False}, "synthesis")]
+    assert all(r["require"]["min"] == LOCAL_MIN and r["require"]["bound"] == "low" for r in rules)
+    assert data["policy"]["backends"]["local"]["eval_model"] == "smol"
     nothing = tomllib.loads(serve_config(REC, gateway_policy({})))
-    assert nothing["route"][0]["chain"] == ["cloud", "local"] and "policy" not in nothing
+    assert nothing["route"][0]["chain"] == ["cloud", "local"]
+
+
+def test_serve_config_is_a_config_the_gateway_accepts():
+    """Not only TOML: `inhouse serve --config` loads it (backends, route, policy rules)."""
+    from inhouse.gateway.config import parse_config
+
+    config = parse_config(serve_config(REC, gateway_policy({"agentic": _cat(8, 8, 0.68, 1.0)})), name="advise.toml")
+    assert [b.name for b in config.backends] == ["local", "cloud"]
+    assert [r.chain for r in config.routes] == [("local", "cloud")]
+    from inhouse.gateway.policy import parse_policy
+
+    policy = parse_policy(config.policy, config.backends)
+    assert len(policy.rules) == 2

@@ -54,10 +54,16 @@ def serve_config(rec: dict, policy: list[dict]) -> str:
         out.append(f"# {p['request']}: {p['why']}")
     local_ok = [p for p in policy if p["where"] == "local"]
     out += ["", "[[route]]", 'match = "*"', 'chain = ["local", "cloud"]' if local_ok else 'chain = ["cloud", "local"]']
-    for p in local_ok:
-        out += ["", "[[policy.require]]", f"when = {_toml_str(p['request'])}",
-                f'require = {{suite = "core", category = {_toml_str(p["category"])}, metric = "pass@1", '
-                f'min = {LOCAL_MIN}, bound = "low"}}']
+    # the gateway reads the stored eval runs itself (at start and on reload), so the same rule keeps
+    # routing right after a new `inhouse eval` of this model
+    out += ["", "[policy.backends.local]", f"eval_model = {_toml_str(rec['name'])}",
+            "", "[[policy.rule]]", 'name = "agent requests (with tools) go local only where agentic evals pass"',
+            "when = { has_tools = true }",
+            f'require = {{ suite = "core", category = "agentic", metric = "pass@1", min = {LOCAL_MIN}, bound = "low" }}',
+            "", "[[policy.rule]]", 'name = "other requests go local only where synthesis evals pass"',
+            "when = { has_tools = false }",
+            f'require = {{ suite = "core", category = "synthesis", metric = "pass@1", min = {LOCAL_MIN}, '
+            'bound = "low" }']
     return "\n".join(out)
 
 
