@@ -35,21 +35,11 @@ class Candidate:
 
 def size_installed(info, spec, context: int, budget_bytes: int) -> Candidate:
     """One installed model at ``context`` (capped by its own), with the first ladder step that fits."""
-    from ..plan.estimate import estimate
-    from ..plan.recommend import SETTINGS_LADDER
+    from ..plan.recommend import first_that_fits
     from ..plan.settings import LoadSettings
 
     n_ctx = min(context, info.context_length or context)
-    chosen = None
-    for k, v, fa in SETTINGS_LADDER:
-        s = LoadSettings(n_ctx=n_ctx, type_k=k, type_v=v, flash_attn=fa)
-        est = estimate(spec, s)
-        if chosen is None or est.ram_bytes < chosen[1].ram_bytes:
-            chosen = (s, est)
-        if est.ram_bytes <= budget_bytes:
-            chosen = (s, est)
-            break
-    s, est = chosen
+    s, est = first_that_fits(spec, LoadSettings(n_ctx=n_ctx), budget_bytes)
     fits = est.ram_bytes <= budget_bytes
     kv_desc = f"{s.type_k} KV" + (", flash attention" if s.flash_attn else "")
     gib = 1 << 30

@@ -224,19 +224,7 @@ class Ledger:
 
     def write(self, row: LedgerRow) -> str:
         """Store one row in one short transaction; returns its id."""
-        values = _values(row.checked())
-        try:
-            with self._lock:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._conn.execute(_INSERT, values)
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot write to the gateway ledger in {self.path}: {exc}") from exc
-        return row.id
+        return self.write_many([row])[0]
 
     def write_many(self, rows: list[LedgerRow]) -> list[str]:
         """Store several rows in one short transaction (all or none); returns their ids."""

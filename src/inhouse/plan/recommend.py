@@ -50,6 +50,20 @@ def _gib(n: int) -> str:
     return f"{n / (1 << 30):.1f} GiB"
 
 
+def first_that_fits(spec, settings: LoadSettings, budget_bytes: int):
+    """(settings, estimate) of the first rung of ``SETTINGS_LADDER`` (f16 KV, flash attention,
+    q8_0, q4_0) that fits ``budget_bytes`` at ``settings``' context; when none does, the smallest."""
+    chosen = None
+    for k, v, fa in SETTINGS_LADDER:
+        s = settings.with_(type_k=k, type_v=v, flash_attn=fa)
+        est = estimate(spec, s)
+        if est.ram_bytes <= budget_bytes:
+            return s, est
+        if chosen is None or est.ram_bytes < chosen[1].ram_bytes:
+            chosen = (s, est)
+    return chosen
+
+
 def recommend(budget_bytes: int, bandwidth_bytes_per_s: float | None, *, min_context: int = 32768,
               depth: int = 8192, catalog: list[CatalogModel] | None = None,
               base: LoadSettings | None = None, min_tps: float = 5.0) -> list[Recommendation]:
@@ -69,16 +83,7 @@ def recommend(budget_bytes: int, bandwidth_bytes_per_s: float | None, *, min_con
                                            reason=f"its context is {fmt_tokens(model.max_context)}, below the "
                                                   f"{fmt_tokens(min_context)} asked"))
                 continue
-            chosen = None
-            for k, v, fa in SETTINGS_LADDER:
-                s = base.with_(n_ctx=min_context, type_k=k, type_v=v, flash_attn=fa)
-                est = estimate(spec, s)
-                if chosen is None or est.ram_bytes < chosen[1].ram_bytes:
-                    chosen = (s, est)
-                if est.ram_bytes <= budget_bytes:
-                    chosen = (s, est)
-                    break
-            s, est = chosen
+            s, est = first_that_fits(spec, base.with_(n_ctx=min_context), budget_bytes)
             fits = est.ram_bytes <= budget_bytes
             fits_fast = True
             kv_desc = f"{s.type_k} KV" + (", flash attention" if s.flash_attn else "")
