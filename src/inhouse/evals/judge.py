@@ -32,7 +32,8 @@ def main(spec_path: str) -> int:
 
     files: dict[str, str] = spec["files"]
     session = Session("subject.py", SandboxLimits(**spec["limits"]), files=files,
-                      harness={"subject.py": source("subject.py")}, isolation=spec["isolation"])
+                      harness={"subject.py": source("subject.py")}, isolation=spec["isolation"],
+                      hide=spec.get("hide", []))
     channel = Channel(session)
     remote = Remote(channel)
     finder = AnswerFinder(remote, claimed_modules(files, set(spec.get("given", []))))

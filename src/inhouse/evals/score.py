@@ -97,7 +97,8 @@ def entry_points(task: Task) -> list[str]:
 def hidden_test_score(task: Task, files: dict[str, str], limits: SandboxLimits, isolation: str = "auto") -> Score:
     """The class of the project ``files`` by the task's hidden tests, decided by the judge
     (``verdict.py``): passed, timeout, wrong_answer (or error when the judge itself failed)."""
-    v = judge_hidden_tests(task.tests, files, limits, given=list(task.files), isolation=isolation)
+    v = judge_hidden_tests(task.tests, files, limits, given=list(task.files), isolation=isolation,
+                           hide=[task.source] if task.source else [])
     return Score(v.outcome, v.detail, v.isolation)
 
 
@@ -143,7 +144,8 @@ def _score_test_writing(task: Task, code: str, limits: SandboxLimits, isolation:
     """The written tests must all pass on the reference (no skip, xfail or error) and fail on every
     seeded mutant."""
     target = answer_file(task)
-    reference = run_pytest({**task.files, target: code}, "tests", limits, isolation)
+    hide = [task.source] if task.source else []
+    reference = run_pytest({**task.files, target: code}, "tests", limits, isolation, hide)
     if reference.timed_out:
         return Score("timeout", "the tests did not finish on the reference code: " + reference.reason,
                      reference.isolation)
@@ -152,7 +154,7 @@ def _score_test_writing(task: Task, code: str, limits: SandboxLimits, isolation:
                      reference.isolation)
     survived = []
     for name, overlay in task.mutants.items():
-        run = run_pytest({**task.files, **overlay, target: code}, "tests", limits, isolation)
+        run = run_pytest({**task.files, **overlay, target: code}, "tests", limits, isolation, hide)
         if run.green:
             survived.append(f"{name} ({task.mutant_notes.get(name, 'a seeded bug')})")
     n = len(task.mutants)

