@@ -21,6 +21,22 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _wal(conn: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Switch to write-ahead logging. SQLite answers "database is locked" to this pragma at once,
+    without waiting, while another process is creating the same new store: retry for a while."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Store:
     """The inhouse SQLite database.
 
@@ -46,7 +62,7 @@ class Store:
             conn = sqlite3.connect(path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
+            _wal(conn)
         except sqlite3.Error as exc:
             raise StoreError(
                 f"Cannot open the store at {path}: {exc}. "
