@@ -46,15 +46,15 @@ _SECRET_NAME_RE = re.compile(SECRET_NAME, re.IGNORECASE)
 
 # name = "value" / name: 'value' / "name": "value" with a long random-looking value
 _NAMED_VALUE_RE = re.compile(
-    r"""(?i)""" + SECRET_NAME + r"""[\w.-]*["']?\s*(?:=|:|:=|=>)\s*["']?"""
-    r"""(?:bearer\s+|token\s+|basic\s+)?([A-Za-z0-9+/=_\-.~]{16,})""",
+    SECRET_NAME + r"""[\w.-]*["']?\s*(?:=|:|:=|=>)\s*["']?"""
+    r"""(?:bearer\s+|token\s+|basic\s+)?([a-z0-9+/=_\-.~]{16,})""",
 )
 # KEY=value at the start of a line (.env, shell export)
 _ENV_LINE_RE = re.compile(
     r"""(?m)(?:^|(?<=[ \t]))(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})=["']?([^\s"'#]{8,})["']?[ \t]*$""",
 )
 # scheme://user:password@host (any scheme: postgres, mysql, mongodb+srv, redis, amqp, https...)
-_URL_CREDS_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@'\"]{1,128}:([^\s@/'\"]{1,256})@[\w.\-]")
+_URL_CREDS_RE = re.compile(r"(?<=[a-zA-Z0-9+.\-])://[^\s:/@'\"]{1,128}:([^\s@/'\"]{1,256})@[\w.\-]")
 # ADO.NET / ODBC style: Server=...;Password=...;
 _KV_PASSWORD_RE = re.compile(r"(?i)(?:^|[;\"'])[ \t]*(?:password|pwd)=([^;\s'\"()]{3,})(?=[;\"']|$)")
 _KEYWORD_LINE_RE = re.compile("|".join(ds_keyword.DENYLIST))  # run on the lower-cased text
@@ -175,8 +175,8 @@ def find_secrets(text: str) -> Iterator[tuple[str, str, int, int]]:
         if JwtTokenDetector.is_formally_valid(m.group(0)):
             yield "secret", "detect-secrets:JwtTokenDetector", m.start(), m.end()
     yield from _keyword_lines(text, low)
-    for m in _NAMED_VALUE_RE.finditer(text):
-        value = m.group(1)
+    for m in _NAMED_VALUE_RE.finditer(low):  # lower-cased: no slow IGNORECASE; value from text
+        value = text[m.start(1):m.end(1)]
         if looks_random(value):
             yield "high-entropy", "named-high-entropy", m.start(1), m.end(1)
     for m in _URL_CREDS_RE.finditer(text):
