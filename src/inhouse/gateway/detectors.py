@@ -46,18 +46,33 @@ _SECRET_NAME_RE = re.compile(SECRET_NAME, re.IGNORECASE)
 
 # name = "value" / name: 'value' / "name": "value" with a long random-looking value
 _NAMED_VALUE_RE = re.compile(
-    r"""(?i)[\w.-]*""" + SECRET_NAME + r"""[\w.-]*["']?\s*(?:=|:|:=|=>)\s*["']?"""
-    r"""(?:bearer\s+|token\s+|basic\s+)?([A-Za-z0-9+/=_\-.~]{16,})""",
+    SECRET_NAME + r"""[\w.-]*["']?\s*(?:=|:|:=|=>)\s*["']?"""
+    r"""(?:bearer\s+|token\s+|basic\s+)?([a-z0-9+/=_\-.~]{16,})""",
 )
 # KEY=value at the start of a line (.env, shell export)
 _ENV_LINE_RE = re.compile(
     r"""(?m)(?:^|(?<=[ \t]))(?:export[ \t]+)?([A-Z][A-Z0-9_]{1,63})=["']?([^\s"'#]{8,})["']?[ \t]*$""",
 )
 # scheme://user:password@host (any scheme: postgres, mysql, mongodb+srv, redis, amqp, https...)
-_URL_CREDS_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@'\"]{1,128}:([^\s@/'\"]{1,256})@[\w.\-]")
+_URL_CREDS_RE = re.compile(r"(?<=[a-zA-Z0-9+.\-])://[^\s:/@'\"]{1,128}:([^\s@/'\"]{1,256})@[\w.\-]")
 # ADO.NET / ODBC style: Server=...;Password=...;
 _KV_PASSWORD_RE = re.compile(r"(?i)(?:^|[;\"'])[ \t]*(?:password|pwd)=([^;\s'\"()]{3,})(?=[;\"']|$)")
-_KEYWORD_LINE_RE = re.compile("|".join(ds_keyword.DENYLIST), re.IGNORECASE)
+_KEYWORD_LINE_RE = re.compile("|".join(ds_keyword.DENYLIST))  # run on the lower-cased text
+# a literal each plugin's regex cannot match without (checked on the lower-cased text): skips
+# the slow regexes on the usual text that holds none of them
+GATES = {
+    "IbmCloudIamDetector": "iam", "IbmCosHmacDetector": "secret", "StripeDetector": "k_live_",
+    "SlackDetector": ("xox", "hooks.slack"), "CloudantDetector": "cl", "SoftlayerDetector": "sl",
+    "ArtifactoryDetector": "ap", "huggingface": "hf_", "github-fine-grained": "github_pat_",
+    "anthropic": "sk-ant-", "google-api": "aiza",
+}
+
+
+def _gated(name: str, low: str) -> bool:
+    gate = GATES.get(name)
+    if gate is None:
+        return False
+    return not any(g in low for g in ((gate,) if isinstance(gate, str) else gate))
 # tokens detect-secrets 1.5 does not know (prefix-identified, so no false positives)
 EXTRA_TOKENS = (
     ("github-fine-grained", re.compile(r"github_pat_[0-9A-Za-z_]{60,}")),
@@ -130,7 +145,12 @@ def _group_spans(m: re.Match) -> Iterator[tuple[int, int]]:
 
 def find_secrets(text: str) -> Iterator[tuple[str, str, int, int]]:
     """Yield ``(kind, rule, start, end)`` for each secret-looking span of ``text``."""
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lower-case to two: keep offsets aligned
+        low = "".join(ch.lower()[0] for ch in text)
     for name, regexes in _regex_plugins():
+        if _gated(name, low):
+            continue
         for rx in regexes:
             for m in rx.finditer(text):
                 for s, e in _group_spans(m):
@@ -147,14 +167,16 @@ def find_secrets(text: str) -> Iterator[tuple[str, str, int, int]]:
                             e = stop + 5 if stop != -1 else len(text)
                     yield kind, f"detect-secrets:{name}", s, e
     for name, rx in EXTRA_TOKENS:
+        if _gated(name, low):
+            continue
         for m in rx.finditer(text):
             yield "secret", name, m.start(), m.end()
     for m in JwtTokenDetector.denylist[0].finditer(text):
         if JwtTokenDetector.is_formally_valid(m.group(0)):
             yield "secret", "detect-secrets:JwtTokenDetector", m.start(), m.end()
-    yield from _keyword_lines(text)
-    for m in _NAMED_VALUE_RE.finditer(text):
-        value = m.group(1)
+    yield from _keyword_lines(text, low)
+    for m in _NAMED_VALUE_RE.finditer(low):  # lower-cased: no slow IGNORECASE; value from text
+        value = text[m.start(1):m.end(1)]
         if looks_random(value):
             yield "high-entropy", "named-high-entropy", m.start(1), m.end(1)
     for m in _URL_CREDS_RE.finditer(text):
@@ -176,9 +198,9 @@ _KEYWORD_REGEXES = {**ds_keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
                     **ds_keyword.CONFIG_DENYLIST_REGEX_TO_GROUP}
 
 
-def _keyword_lines(text: str) -> Iterator[tuple[str, str, int, int]]:
+def _keyword_lines(text: str, low: str) -> Iterator[tuple[str, str, int, int]]:
     seen_lines: set[int] = set()
-    for hit in _KEYWORD_LINE_RE.finditer(text):
+    for hit in _KEYWORD_LINE_RE.finditer(low):
         start = text.rfind("\n", 0, hit.start()) + 1
         if start in seen_lines:
             continue
