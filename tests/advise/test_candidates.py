@@ -19,3 +19,16 @@ def test_a_tiny_budget_fits_nothing_and_says_what_was_tried():
     rows, _ = installed_candidates(8192, 1 << 20)
     assert rows and not any(c.fits for c in rows)
     assert all("even with q4_0 KV, flash attention" in c.reason for c in rows)
+
+
+def test_instruct_models_rank_above_base_models_without_a_chat_template():
+    """The built-in Gemma 3 270M is a base model (no chat template): advise must not recommend it
+    over the instruct SmolLM2, although it is larger."""
+    from inhouse.advise.candidates import installed_candidates
+
+    rows, problems = installed_candidates(8192, 16 << 30)
+    names = [c.name for c in rows]
+    assert {"smollm2-135m-instruct", "gemma-3-270m"} <= set(names), (names, problems)
+    assert names.index("smollm2-135m-instruct") < names.index("gemma-3-270m")
+    by_name = {c.name: c for c in rows}
+    assert by_name["smollm2-135m-instruct"].chat and not by_name["gemma-3-270m"].chat

@@ -28,6 +28,7 @@ class Candidate:
     compute_bytes: int
     fits: bool
     reason: str
+    chat: bool = True  # the GGUF has a chat template: an instruct model, not a base one
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,14 +55,16 @@ def size_installed(info, spec, context: int, budget_bytes: int) -> Candidate:
                      n_ctx=n_ctx, type_k=s.type_k, type_v=s.type_v, flash_attn=s.flash_attn,
                      ram_bytes=est.ram_bytes, weights_bytes=est.weights_bytes, kv_bytes=est.kv_bytes,
                      compute_bytes=est.compute_bytes,
-                     fits=fits, reason=reason)
+                     fits=fits, reason=reason, chat=bool(getattr(info, "has_chat_template", True)))
 
 
 def rank(rows: list[Candidate]) -> list[Candidate]:
     from ..plan.recommend import QUANT_BITS
 
-    return sorted(rows, key=lambda c: (not c.fits, -c.parameters, -QUANT_BITS.get(c.quant.upper(), 0), c.ram_bytes,
-                                       c.name))
+    # a base model without a chat template (the built-in Gemma 3 270M is one) cannot hold the
+    # conversation a coding assistant needs: instruct models first, then the larger, then the finer
+    return sorted(rows, key=lambda c: (not c.fits, not c.chat, -c.parameters, -QUANT_BITS.get(c.quant.upper(), 0),
+                                       c.ram_bytes, c.name))
 
 
 def installed_candidates(context: int, budget_bytes: int, store=None) -> tuple[list[Candidate], list[str]]:
