@@ -110,3 +110,29 @@ def dump_arguments(value: Any) -> str:
 
 def strip_prefix(ident: str, prefix: str) -> str:
     return ident[len(prefix):] if ident.startswith(prefix) else ident
+
+
+def assistant_message(blocks: list[dict]) -> dict[str, Any]:
+    """An OpenAI assistant message from Anthropic content blocks: text joined, thinking as
+    ``reasoning_content``, ``tool_use`` blocks as ``tool_calls`` (content None when only calls)."""
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[dict] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            text.append(block.get("text", ""))
+        elif kind == "thinking":
+            reasoning.append(block.get("thinking", ""))
+        elif kind == "tool_use":
+            calls.append({
+                "id": block.get("id", ""),
+                "type": "function",
+                "function": {"name": block.get("name", ""), "arguments": dump_arguments(block.get("input"))},
+            })
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
+    if reasoning:
+        message["reasoning_content"] = "".join(reasoning)
+    if calls:
+        message["tool_calls"] = calls
+    return message

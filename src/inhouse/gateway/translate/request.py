@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import TranslationError, dump_arguments, parse_arguments
+from .common import TranslationError, assistant_message, parse_arguments
 
 DEFAULT_MAX_TOKENS = 4096
 
@@ -79,25 +79,7 @@ def _anthropic_message_to_openai(message: dict) -> list[dict]:
     if isinstance(content, str):
         return [{"role": role, "content": content}]
     if role == "assistant":
-        text, reasoning, calls = [], [], []
-        for block in content:
-            kind = block.get("type")
-            if kind == "text":
-                text.append(block.get("text", ""))
-            elif kind == "thinking":
-                reasoning.append(block.get("thinking", ""))
-            elif kind == "tool_use":
-                calls.append({
-                    "id": block.get("id", ""),
-                    "type": "function",
-                    "function": {"name": block.get("name", ""), "arguments": dump_arguments(block.get("input"))},
-                })
-        out: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-        if reasoning:
-            out["reasoning_content"] = "".join(reasoning)
-        if calls:
-            out["tool_calls"] = calls
-        return [out]
+        return [assistant_message(content)]
     # user: tool results become "tool" messages, which OpenAI wants right after the assistant turn
     messages, rest, images = [], [], []
     for block in content:

@@ -6,9 +6,9 @@ import time
 from typing import Any
 
 from .common import (
+    assistant_message,
     anthropic_stop_reason,
     anthropic_usage,
-    dump_arguments,
     openai_finish_reason,
     openai_usage,
     parse_arguments,
@@ -62,26 +62,7 @@ def openai_to_anthropic_response(resp: dict, *, model: str) -> dict:
 
 def anthropic_to_openai_response(resp: dict, *, model: str, created: int | None = None) -> dict:
     """An Anthropic ``message`` object as an OpenAI ``chat.completion`` object for ``model``."""
-    text: list[str] = []
-    reasoning: list[str] = []
-    calls: list[dict] = []
-    for block in resp.get("content") or []:
-        kind = block.get("type")
-        if kind == "text":
-            text.append(block.get("text", ""))
-        elif kind == "thinking":
-            reasoning.append(block.get("thinking", ""))
-        elif kind == "tool_use":
-            calls.append({
-                "id": block.get("id", ""),
-                "type": "function",
-                "function": {"name": block.get("name", ""), "arguments": dump_arguments(block.get("input"))},
-            })
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-    if reasoning:
-        message["reasoning_content"] = "".join(reasoning)
-    if calls:
-        message["tool_calls"] = calls
+    message = assistant_message(resp.get("content") or [])
     return {
         "id": "chatcmpl-" + strip_prefix(str(resp.get("id") or "gateway"), "msg_"),
         "object": "chat.completion",
