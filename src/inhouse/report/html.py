@@ -38,6 +38,7 @@ svg .callout { font-weight: 600; fill: #111827; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: .85rem; margin-top: 8px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
+td.text { white-space: normal; text-align: left; min-width: 12em; }
 .rec { border-left: 4px solid #059669; } .note { color: var(--dim); font-size: .9rem; }
 .facts { display: flex; flex-wrap: wrap; gap: 4px 24px; margin: 0; padding: 0; list-style: none; }
 @media (max-width: 600px) { main { padding: 8px; } section { padding: 10px; } body { font-size: 14px; } }
@@ -204,8 +205,8 @@ def _advice(data: ReportData) -> str:
               "ollama_modelfile": "Ollama Modelfile"}
     blocks = "".join(f"<h3>{escape(titles.get(k, k))}</h3><pre><code>{escape(v)}</code></pre>"
                      for k, v in a["commands"].items() if v)
-    rows = [f"<tr><td>{escape(p['request'])}</td><td>{escape(p['where'])}</td><td>{escape(p['why'])}</td></tr>"
-            for p in a["policy"]]
+    rows = [f"<tr><td class=\"text\">{escape(p['request'])}</td><td>{escape(p['where'])}</td>"
+            f"<td class=\"text\">{escape(p['why'])}</td></tr>" for p in a["policy"]]
     policy = f"<h3>Gateway policy from the eval</h3>{_table(['requests', 'goes to', 'why'], rows)}" if rows else ""
     return blocks + policy
 
