@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from .detectors import find_secrets
+from .detectors import find_secrets, fold
 
 MODES = ("local", "redact")
 PRIVATE_MARKER_FILE = ".inhouse-private"
@@ -186,9 +186,16 @@ def glob_regex(glob: str) -> re.Pattern:
     return re.compile("".join(out) + tail + r"\Z")
 
 
-_PATH_RE = re.compile(r"""(?:(?<=^)|(?<=[\s"'`=(\[<,{>]))(?:file://)?(~?/[^\s"'`<>()\[\]{},;*?|\\]+)""")
+# a path: "/..." or "~/..." (optionally after "file://") at the start of the text or after a space,
+# quote, "=", bracket or comma. Each branch starts with a literal, so the regex engine jumps from
+# one candidate character to the next (a lookbehind first would make it try every position).
+_PATH_START = r"""[^\s"'`=(\[<,{>]"""
+_PATH_CHARS = r"""[^\s"'`<>()\[\]{},;*?|\\]+"""
+_PATH_RE = re.compile(rf"""f(?<!{_PATH_START}f)ile://(~?/{_PATH_CHARS})|(~(?<!{_PATH_START}~)/{_PATH_CHARS})"""
+                      rf"""|(/(?<!{_PATH_START}/){_PATH_CHARS})""")
 _B64_RE = re.compile(r"[A-Za-z0-9+/_\-]{%d,}={0,2}" % MIN_ENCODED)
-_URLENC_RE = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+_PCT_RE = re.compile(r"%[0-9A-Fa-f]{2}")
+_URL_TOKEN_END = re.compile(r"[\s\"'<>]")
 _IMAGE_KEYS = {"image_url", "input_image"}
 # field names of the two protocols: not worth scanning as text (user-chosen keys, e.g. in tool
 # inputs and schemas, are)
@@ -218,10 +225,12 @@ class Scanner:
         self._text_rules = []
         for r in self.rules.rules:
             for p in r.patterns:
-                self._text_rules.append(("pattern", r, re.compile(p)))
+                self._text_rules.append(("pattern", r, re.compile(p), None))
             if r.markers:
                 words = "|".join(re.escape(m) for m in r.markers)
-                self._text_rules.append(("marker", r, re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.I)))
+                # ASCII markers: a text whose folded form holds none of them is not searched
+                gate = tuple(m.lower() for m in r.markers) if all(m.isascii() for m in r.markers) else None
+                self._text_rules.append(("marker", r, re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.I), gate))
         self._path_rules = [(r, glob_regex(g)) for r in self.rules.rules for g in r.paths]
         self._deadline = float("inf")
         self._decoded = 0
@@ -318,7 +327,12 @@ class Scanner:
         if self.rules.secrets:
             smode = self.rules.secrets_mode
             out += [Finding(k, r, loc, s, e, "", smode) for k, r, s, e in find_secrets(text)]
-        for kind, rule, rx in self._text_rules:
+        folded = None
+        for kind, rule, rx, gate in self._text_rules:
+            if gate is not None:
+                folded = fold(text) if folded is None else folded
+                if not any(word in folded for word in gate):
+                    continue
             out += [Finding(kind, f"rule:{rule.name}", loc, m.start(), m.end(), "", rule.mode)
                     for m in rx.finditer(text) if m.end() > m.start()]
         if "/" in text:
@@ -330,11 +344,12 @@ class Scanner:
     def _scan_paths(self, text: str, loc: str) -> Iterator[Finding]:
         out = []
         for m in _PATH_RE.finditer(text):
-            raw = m.group(1).rstrip(".:")
+            group = m.lastindex or 1
+            raw = m.group(group).rstrip(".:")
             if len(raw) < 2:
                 continue
             path = os.path.normpath(os.path.expanduser(raw))
-            start, end = m.start(1), m.start(1) + len(raw)
+            start, end = m.start(group), m.start(group) + len(raw)
             for rule, rx in self._path_rules:
                 if rx.match(path):
                     out.append(Finding("path", f"rule:{rule.name}", loc, start, end, "", rule.mode))
@@ -389,10 +404,11 @@ class Scanner:
                     if self._budget(sub):
                         yield 0, len(text), "json", sub
         if "%" in text:
-            for m in _URLENC_RE.finditer(text):
-                dec = urllib.parse.unquote_plus(m.group(0))
-                if dec != m.group(0) and self._budget(dec):
-                    yield m.start(), m.end(), "url", dec
+            for start, end in _url_tokens(text):
+                token = text[start:end]
+                dec = urllib.parse.unquote_plus(token)
+                if dec != token and self._budget(dec):
+                    yield start, end, "url", dec
         for m in _B64_RE.finditer(text):
             tok = m.group(0)
             if tok.isalpha() or tok.isdigit() or "/" in tok.strip("/") and tok.count("/") * 8 > len(tok):
@@ -420,6 +436,22 @@ class Scanner:
                 seen.add(key)
                 out.append(f)
         return out
+
+
+def _url_tokens(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each whole token (a run of characters other than space, quotes and angle
+    brackets) that holds a ``%XX`` escape, in order."""
+    spans: list[tuple[int, int]] = []
+    backwards = None  # the text reversed: the token's start is the first delimiter found going back
+    for m in _PCT_RE.finditer(text):
+        if spans and m.start() < spans[-1][1]:
+            continue  # another escape in the same token
+        if backwards is None:
+            backwards = text[::-1]
+        back = _URL_TOKEN_END.search(backwards, len(text) - m.start())
+        stop = _URL_TOKEN_END.search(text, m.end())
+        spans.append((len(text) - back.start() if back else 0, stop.start() if stop else len(text)))
+    return spans
 
 
 def _join(prefix: str, loc: str) -> str:
