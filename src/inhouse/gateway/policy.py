@@ -33,7 +33,8 @@ Config (all optional; ``load_config`` checks it and names the line of a bad key)
     require = { suite = "core", category = "agentic", metric = "pass@1", min = 0.6, bound = "low" }
     backends = ["local"]               # the backends it gates (default: every local backend)
 
-Nothing here does I/O but ``load_eval_figures`` (one read of the store at start and on reload).
+Nothing here does I/O but ``load_eval_figures`` (one read of the store at start and on reload, and
+the hash of a managed backend's GGUF when the store has none cached for it).
 """
 
 from __future__ import annotations
