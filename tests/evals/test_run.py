@@ -55,6 +55,36 @@ def test_resume_skips_what_is_stored(tmp_path):
         assert [r["outcome"] for r in store.eval_results(first.eval_id)] == ["passed", "passed"]
 
 
+def test_a_local_models_runs_record_its_files_hash_and_resume_only_on_that_file(tmp_path):
+    import hashlib
+
+    import pytest
+
+    from inhouse.errors import EvalError
+
+    tasks = [TASKS["json_http_status"], TASKS["json_version_bump"]]
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF weights")
+    digest = hashlib.sha256(b"GGUF weights").hexdigest()
+    with Store.open(tmp_path / "s.db") as store:
+        engine = FakeEngine([FakeReply(text='{"code": 404, "meaning": "Not Found"}')])
+        engine.model_path = str(gguf)  # what the in-process engine has
+        first = run_eval(engine, tasks[:1], model="m", suite="core", store=store, selection={"suite": "core"})
+        assert [r["model_sha256"] for r in store.eval_results(first.eval_id)] == [digest]
+        assert [tuple(r) for r in store.conn.execute("SELECT model_sha256 FROM eval_results")] == [(digest,)]
+        assert [tuple(r) for r in store.conn.execute("SELECT model_sha256 FROM eval_runs")] == [(digest,)]
+        gguf.write_bytes(b"GGUF other weights")  # the same name, another model
+        other = FakeEngine([FakeReply(text='{"major": 1, "minor": 5, "patch": 0}')])
+        other.model_path = str(gguf)
+        with pytest.raises(EvalError, match=f"another model file \\(sha256 {digest[:8]}.*Start a new run"):
+            run_eval(other, tasks, model="m", suite="core", store=store, resume=first.eval_id)
+        assert other.history == []
+        # a server's runs have no file: no hash, as before
+        served = run_eval(FakeEngine([FakeReply(text='{"code": 404}')]), tasks[:1], model="m @ http://x", suite="core",
+                          store=store)
+        assert "model_sha256" not in store.eval_results(served.eval_id)[0]
+
+
 def test_tool_tasks_go_through_the_openai_tools_api_in_parallel(llama_server):
     from inhouse.engines.openai_http import OpenAIEngine
 

@@ -9,6 +9,8 @@ With ``FAKE_RECORD=FILE`` in its environment it appends every request body it re
 one JSON line each: the recording cloud backend of the privacy tests.
 ``toolcall-text`` answers (OpenAI protocol) with a tool call written as text, the way small local
 models do (``<tool_call>{...}</tool_call>``), streamed in 7-character pieces.
+``echo-tool`` answers (either protocol) with one tool call ``record`` whose arguments are
+``{"text": <the last user message>}``, streamed as 3-character pieces of the arguments' JSON.
 """
 
 from __future__ import annotations
@@ -53,19 +55,27 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": {"message": "the fake backend refuses this request"}})
         if model == "toolcall-text":
             reply = [TOOL_TEXT[i:i + 7] for i in range(0, len(TOOL_TEXT), 7)]
+        if model == "echo-tool":
+            args = {"text": "".join(_echo(body))}
+            if not body.get("stream"):
+                return self._json(200, _anthropic_tool_message(args) if anthropic else _openai_tool_completion(args))
+            events = _anthropic_tool_events(args) if anthropic else _openai_tool_events(args)
+            return self._stream(events, model)
         if not body.get("stream"):
             return self._json(200, _anthropic_message(reply) if anthropic else _openai_completion(reply))
+        self._stream(_anthropic_events(reply) if anthropic else _openai_events(reply), model)
+
+    def _stream(self, events: list[bytes], model: str) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        events = _anthropic_events(reply) if anthropic else _openai_events(reply)
         for i, event in enumerate(events):
             if model == "die" and i == 2:
                 self.wfile.flush()
                 os._exit(1)
             self._chunk(event)
-            time.sleep(0.01 if model != "echo" else 0)
+            time.sleep(0.01 if model not in ("echo", "echo-tool") else 0)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -129,6 +139,51 @@ def _anthropic_events(reply: list[str] = REPLY) -> list[bytes]:
                                           "delta": {"type": "text_delta", "text": t}}) for t in reply]
             + [ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
                ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                    "usage": {"output_tokens": 4}}),
+               ev("message_stop", {"type": "message_stop"})])
+
+
+def _pieces(args: dict) -> list[str]:
+    text = json.dumps(args, ensure_ascii=False)  # as a model writes it: the placeholders' brackets as they are
+    return [text[i:i + 3] for i in range(0, len(text), 3)]
+
+
+def _openai_tool_completion(args: dict) -> dict:
+    call = {"id": "call_fake", "type": "function",
+            "function": {"name": "record", "arguments": json.dumps(args, ensure_ascii=False)}}
+    done = _openai_completion()
+    return {**done, "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                                 "finish_reason": "tool_calls"}]}
+
+
+def _openai_tool_events(args: dict) -> list[bytes]:
+    def chunk(delta, finish=None):
+        c = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": "ok",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return b"data: " + json.dumps(c).encode() + b"\n\n"
+    start = {"index": 0, "id": "call_fake", "type": "function", "function": {"name": "record", "arguments": ""}}
+    return ([chunk({"role": "assistant", "content": None, "tool_calls": [start]})]
+            + [chunk({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}) for p in _pieces(args)]
+            + [chunk({}, "tool_calls"), b"data: [DONE]\n\n"])
+
+
+def _anthropic_tool_message(args: dict) -> dict:
+    return {**_anthropic_message(), "content": [{"type": "tool_use", "id": "toolu_fake", "name": "record",
+                                                 "input": args}], "stop_reason": "tool_use"}
+
+
+def _anthropic_tool_events(args: dict) -> list[bytes]:
+    def ev(name, data):
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+    msg = {**_anthropic_message(), "content": [], "stop_reason": None, "usage": {"input_tokens": 7, "output_tokens": 1}}
+    block = {"type": "tool_use", "id": "toolu_fake", "name": "record", "input": {}}
+    return ([ev("message_start", {"type": "message_start", "message": msg}),
+             ev("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block})]
+            + [ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                          "delta": {"type": "input_json_delta", "partial_json": p}})
+               for p in _pieces(args)]
+            + [ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+               ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
                                     "usage": {"output_tokens": 4}}),
                ev("message_stop", {"type": "message_stop"})])
 

@@ -123,13 +123,15 @@ def test_explicit_choice_follows_the_client_unless_private():
 
 
 def _store_with_runs(tmp_path, runs):
+    """``runs``: (eval_id, model, outcomes) or (eval_id, model, outcomes, the GGUF's sha256)."""
     store = Store.open(tmp_path / "inhouse.db")
-    for eval_id, model, outcomes in runs:
+    for eval_id, model, outcomes, *sha in runs:
+        file = {"model_sha256": sha[0]} if sha else {}
         for i, outcome in enumerate(outcomes):
             store.save_eval_result(eval_id, {"model": model, "suite": "core", "task_id": f"t{i}",
-                                             "category": "agentic", "sample": 0, "outcome": outcome})
+                                             "category": "agentic", "sample": 0, "outcome": outcome, **file})
             store.save_eval_result(eval_id, {"model": model, "suite": "core", "task_id": f"s{i}",
-                                             "category": "synthesis", "sample": 0, "outcome": "failed"})
+                                             "category": "synthesis", "sample": 0, "outcome": "failed", **file})
     return store
 
 
@@ -175,6 +177,88 @@ def test_capability_on_the_interval_bound(tmp_path):
     fig = figures[("local", "core", "agentic")]
     assert fig.rate == 0.7 and fig.low < 0.6  # 7/10: Wilson's lower bound is about 0.40
     assert evaluate(["local", "cloud"], BACKENDS, policy=policy, request=PLAIN, figures=figures).chain == ("cloud",)
+    store.close()
+
+
+def _gguf(path, content: bytes):
+    import hashlib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return str(path), hashlib.sha256(content).hexdigest()
+
+
+def test_a_managed_backend_keeps_its_figure_when_its_gguf_is_copied_or_renamed(tmp_path, monkeypatch):
+    from inhouse.models import file_hash
+
+    monkeypatch.setattr(file_hash, "RACY_WINDOW_NS", 0)
+    hashed = []
+    real = file_hash._hash
+    monkeypatch.setattr(file_hash, "_hash", lambda path: hashed.append(path) or real(path))
+    _, digest = _gguf(tmp_path / "models" / "smollm2.gguf", b"GGUF weights")
+    copy, _ = _gguf(tmp_path / "elsewhere" / "my-model-v2.gguf", b"GGUF weights")  # same content, new name
+    store = _store_with_runs(tmp_path, [("r1", "smollm2", ["passed"] * 9 + ["failed"], digest)])
+    policy = Policy(rules=(RULE,))
+    figures = load_eval_figures(store, policy, {"local": ["my-model-v2"]}, files={"local": copy})
+    fig = figures[("local", "core", "agentic")]
+    assert fig.eval_id == "r1" and fig.model_sha256 == digest and fig.matched_by == "sha256"
+    v = evaluate(["local", "cloud"], BACKENDS, policy=policy, request=TOOLS, scan=CLEAN, figures=figures)
+    reason = next(r for r in v.reasons if r.startswith("capability"))
+    assert v.chain == ("local", "cloud") and f"of smollm2 (sha256 {digest[:8]}…)" in reason
+    # the hash is cached: a reload reads the store, not the file
+    assert load_eval_figures(store, policy, {"local": ["my-model-v2"]}, files={"local": copy}) == figures
+    assert len(hashed) == 1
+    store.close()
+
+
+def test_another_file_with_an_evaluated_name_does_not_inherit_its_figure(tmp_path):
+    _, evaluated = _gguf(tmp_path / "a" / "smollm2.gguf", b"GGUF good weights")
+    other, _ = _gguf(tmp_path / "b" / "smollm2.gguf", b"GGUF other weights")  # same name, another model
+    store = _store_with_runs(tmp_path, [("good", "smollm2", ["passed"] * 10, evaluated)])
+    policy = Policy(rules=(RULE,), eval_models={"local": ("smollm2",)})
+    figures = load_eval_figures(store, policy, {"local": ["smollm2"]}, files={"local": other})
+    assert figures[("local", "core", "agentic")] is None
+    v = evaluate(["local", "cloud"], BACKENDS, policy=policy, request=TOOLS, scan=CLEAN, figures=figures)
+    assert v.chain == ("cloud",) and "no stored eval run of core/agentic" in v.reasons[-1]
+    # a backend with no file (a server's model id) still matches by name, as before
+    remote = load_eval_figures(store, policy, {"local": ["smollm2"]})[("local", "core", "agentic")]
+    assert remote.eval_id == "good" and remote.matched_by == "model id" and "(server model id)" in remote.describe()
+    store.close()
+
+
+def test_runs_stored_without_a_hash_still_match_a_managed_backend_by_name(tmp_path):
+    path, digest = _gguf(tmp_path / "smollm2.gguf", b"GGUF weights")
+    _, another = _gguf(tmp_path / "x" / "smollm2.gguf", b"GGUF another")
+    store = _store_with_runs(tmp_path, [("legacy", "smollm2", ["passed"] * 8 + ["failed"] * 2),
+                                        ("newer-other-file", "smollm2", ["failed"] * 10, another)])
+    policy = Policy(rules=(RULE,))
+    figures = load_eval_figures(store, policy, {"local": ["smollm2"]}, files={"local": path})
+    fig = figures[("local", "core", "agentic")]
+    assert fig.eval_id == "legacy" and fig.matched_by == "name" and fig.model_sha256 is None  # not the other file's
+    assert "(model name; the run stored no file hash)" in fig.describe()
+    # once the file itself is evaluated, that run is the latest match
+    store.close()
+    store = _store_with_runs(tmp_path, [("own", "renamed", ["passed"] * 10, digest)])
+    fig = load_eval_figures(store, policy, {"local": ["smollm2"]}, files={"local": path})[("local", "core", "agentic")]
+    assert fig.eval_id == "own" and fig.matched_by == "sha256"
+    # an unreadable file: only runs without a hash can match
+    gone = str(tmp_path / "gone.gguf")
+    fig = load_eval_figures(store, policy, {"local": ["smollm2"]}, files={"local": gone})[("local", "core", "agentic")]
+    assert fig.eval_id == "legacy"
+    store.close()
+
+
+def test_the_gateway_identifies_its_managed_backends_by_file(tmp_path):
+    from inhouse.gateway.app import Gateway
+
+    path, digest = _gguf(tmp_path / "served-as-another-name.gguf", b"GGUF weights")
+    store = _store_with_runs(tmp_path, [("r1", "smollm2", ["passed"] * 10, digest)])
+    config = parse_config(_base('[policy.privacy]\nenabled = false\n[[policy.rule]]\nwhen = { has_tools = true }\n'
+                                'require = { suite = "core", category = "agentic", min = 0.6 }\n'))
+    gateway = Gateway(config, local_paths={"local": path}, store=store)
+    fig = gateway.figures[("local", "core", "agentic")]
+    assert fig.eval_id == "r1" and fig.matched_by == "sha256"
+    assert Gateway(config, store=store).figures[("local", "core", "agentic")] is None  # by name: no run
     store.close()
 
 

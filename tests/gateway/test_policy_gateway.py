@@ -172,6 +172,11 @@ def test_private_with_no_local_backend_up_is_refused_in_the_clients_protocol(gat
     assert _recorded(gateway["record"]) == before
 
 
+# a private value holding a quote, a backslash, a newline and a control character
+VAULT = 'VAULT{pa"ss\\word\nline two\ttab\x07}'
+VAULT_RULE = "[[policy.privacy.rule]]\nname = \"vault\"\npatterns = ['VAULT\\{[^}]*\\}']\nmode = \"redact\"\n"
+
+
 @pytest.fixture(scope="module")
 def redacting(home, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gw-redact")
@@ -191,6 +196,26 @@ def redacting(home, tmp_path_factory):
             url = "{cloud}"
             model = "echo"
 
+            [[backend]]
+            name = "cloud-oa-tool"
+            kind = "openai"
+            url = "{cloud}"
+            model = "echo-tool"
+
+            [[backend]]
+            name = "cloud-an-tool"
+            kind = "anthropic"
+            url = "{cloud}"
+            model = "echo-tool"
+
+            [[route]]
+            match = "claude-tool-*"
+            chain = ["cloud-an-tool"]
+
+            [[route]]
+            match = "tool-*"
+            chain = ["cloud-oa-tool"]
+
             [[route]]
             match = "claude-*"
             chain = ["cloud-an"]
@@ -198,7 +223,7 @@ def redacting(home, tmp_path_factory):
             [[route]]
             match = "*"
             chain = ["cloud-oa"]
-            """) + _privacy_toml('mode = "redact"\nsecrets_mode = "redact"\n'))
+            """) + _privacy_toml('mode = "redact"\nsecrets_mode = "redact"\n' + VAULT_RULE))
         with serve(home / "gw-redact", "--config", str(config), env={"HOME": str(home)}) as (url, proc):
             yield {"url": url, "record": record}
 
@@ -216,4 +241,44 @@ def test_redact_mode_sends_placeholders_and_restores_the_reply(redacting, protoc
     recorded = _recorded(redacting["record"])
     assert "⟦" in recorded.encode().decode("unicode_escape", "ignore") or "\\u27e6" in recorded
     for secret in ("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", "Bluebird", "ACME-123456"):
+        assert secret not in recorded
+
+
+def _tool_arguments(protocol: str, r: httpx.Response, stream: bool) -> str:
+    """The reply's one tool call's arguments, as the JSON text the client gets (whole or streamed)."""
+    if not stream:
+        data = r.json()
+        if protocol == "anthropic":
+            (block,) = [b for b in data["content"] if b["type"] == "tool_use"]
+            return json.dumps(block["input"])
+        (call,) = data["choices"][0]["message"]["tool_calls"]
+        return call["function"]["arguments"]
+    out = []
+    for line in r.text.splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        d = json.loads(line[6:])
+        if protocol == "anthropic" and d.get("type") == "content_block_delta":
+            out.append(d["delta"].get("partial_json", ""))
+        elif protocol == "openai":
+            for c in d.get("choices") or []:
+                for call in (c.get("delta") or {}).get("tool_calls") or []:
+                    out.append((call.get("function") or {}).get("arguments") or "")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_redact_mode_restores_values_inside_tool_call_arguments_as_valid_json(redacting, protocol, stream):
+    text = f"Store {VAULT} and 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."
+    tools = ([{"name": "record", "description": "r", "input_schema": {"type": "object"}}] if protocol == "anthropic"
+             else [{"type": "function", "function": {"name": "record", "parameters": {"type": "object"}}}])
+    body = {"model": "claude-tool-x" if protocol == "anthropic" else "tool-x", "max_tokens": 50, "tools": tools,
+            "messages": [{"role": "user", "content": text}]}
+    r = _post(redacting["url"], protocol, body, stream)
+    assert r.status_code == 200, r.text
+    args = _tool_arguments(protocol, r, stream)
+    assert json.loads(args) == {"text": text}  # the cloud echoed placeholders; the value is back, escaped
+    recorded = _recorded(redacting["record"])
+    for secret in ("VAULT{", "line two", "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"):
         assert secret not in recorded

@@ -71,3 +71,119 @@ def test_failed_scan_and_key_findings_refuse_redaction():
     failed = Scanner(PrivacyRules(timeout_s=1e-9)).scan_request("openai", {"messages": [{"role": "user", "content": "x"}]})
     with pytest.raises(RedactionError, match="local"):
         redact_request("openai", {"messages": []}, failed)
+
+
+# ---- values inside tool-call arguments: the text restored is JSON source --------------------
+
+SECRET = 'pa"ss\\word\nline two\t\x07'
+JSON_MAPPING = {"⟦secret-1⟧": SECRET, "⟦secret-2⟧": "plain"}
+ARGS = '{"password": "⟦secret-1⟧", "note": "⟦secret-2⟧ and ⟦secret-1⟧", "n": 1}'
+WANT = {"password": SECRET, "note": f"plain and {SECRET}", "n": 1}
+
+
+def test_json_stream_restore_escapes_values_at_every_split():
+    assert json.loads(Restorer(JSON_MAPPING).restore(ARGS, json_string=True)) == WANT
+    for i in range(len(ARGS) + 1):
+        r = Restorer(JSON_MAPPING).stream(json_string=True)
+        assert json.loads(r.feed(ARGS[:i]) + r.feed(ARGS[i:]) + r.finish()) == WANT, i
+    r = Restorer(JSON_MAPPING)
+    assert r.feed("got ⟦secret-1⟧") + r.finish() == "got " + SECRET  # plain text: the value as it is
+
+
+def _sse_events(raw: bytes) -> list[tuple[str | None, dict]]:
+    out = []
+    for block in raw.decode().split("\n\n"):
+        event, data = None, None
+        for line in block.splitlines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and line != "data: [DONE]":
+                data = json.loads(line[6:])
+        if data is not None:
+            out.append((event, data))
+    return out
+
+
+def _openai_stream(text: str, args: str) -> bytes:
+    def chunk(delta, finish=None):
+        return b"data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "choices": [
+            {"index": 0, "delta": delta, "finish_reason": finish}]}).encode() + b"\n\n"
+    start = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "login", "arguments": ""}}
+    return b"".join([chunk({"role": "assistant", "content": ""})]
+                    + [chunk({"content": text[i:i + 4]}) for i in range(0, len(text), 4)]
+                    + [chunk({"tool_calls": [start]})]
+                    + [chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i:i + 5]}}]})
+                       for i in range(0, len(args), 5)]
+                    + [chunk({}, "tool_calls"), b"data: [DONE]\n\n"])
+
+
+def _anthropic_stream(text: str, args: str) -> bytes:
+    def ev(name, data):
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+    def delta(index, d):
+        return ev("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
+    return b"".join(
+        [ev("message_start", {"type": "message_start", "message": {"id": "m", "content": []}}),
+         ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                    "content_block": {"type": "thinking", "thinking": ""}})]
+        + [delta(0, {"type": "thinking_delta", "thinking": text[i:i + 4]}) for i in range(0, len(text), 4)]
+        + [ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+           ev("content_block_start", {"type": "content_block_start", "index": 1,
+                                      "content_block": {"type": "text", "text": ""}})]
+        + [delta(1, {"type": "text_delta", "text": text[i:i + 4]}) for i in range(0, len(text), 4)]
+        + [ev("content_block_stop", {"type": "content_block_stop", "index": 1}),
+           ev("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {
+               "type": "tool_use", "id": "t", "name": "login", "input": {}}})]
+        + [delta(2, {"type": "input_json_delta", "partial_json": args[i:i + 5]}) for i in range(0, len(args), 5)]
+        + [ev("content_block_stop", {"type": "content_block_stop", "index": 2}),
+           ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}}),
+           ev("message_stop", {"type": "message_stop"})])
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_streamed_tool_arguments_get_escaped_values_and_text_the_raw_ones(protocol):
+    """Placeholders split across deltas (4- and 5-character pieces), the SSE bytes split anywhere."""
+    from inhouse.gateway.scanning import StreamRestore
+
+    text = "use ⟦secret-1⟧ now"
+    raw = (_openai_stream if protocol == "openai" else _anthropic_stream)(text, ARGS)
+    for size in (1, 7, 64, len(raw)):
+        sr = StreamRestore(protocol, Restorer(JSON_MAPPING))
+        events = _sse_events(b"".join(sr.feed(raw[i:i + size]) for i in range(0, len(raw), size)))
+        texts: dict[str, str] = {}
+        for _, d in events:
+            if protocol == "openai":
+                for c in d.get("choices") or []:
+                    delta = c.get("delta") or {}
+                    texts["content"] = texts.get("content", "") + (delta.get("content") or "")
+                    for call in delta.get("tool_calls") or []:
+                        texts["args"] = texts.get("args", "") + ((call.get("function") or {}).get("arguments") or "")
+            elif d.get("type") == "content_block_delta":
+                field = {"thinking_delta": "thinking", "text_delta": "text", "input_json_delta": "partial_json"}
+                key = d["delta"]["type"]
+                texts[key] = texts.get(key, "") + d["delta"][field[key]]
+        plain = [texts["content"]] if protocol == "openai" else [texts["thinking_delta"], texts["text_delta"]]
+        args = texts["args"] if protocol == "openai" else texts["input_json_delta"]
+        assert plain == [f"use {SECRET} now"] * len(plain), size
+        assert json.loads(args) == WANT and json.loads(args)["password"] == SECRET, size
+
+
+def test_whole_replies_restore_tool_arguments_as_valid_json():
+    from inhouse.gateway.scanning import restore_json
+
+    r = Restorer(JSON_MAPPING)
+    openai = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "use ⟦secret-1⟧", "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "login", "arguments": ARGS}}]}}]}
+    out = restore_json(openai, r)["choices"][0]["message"]
+    assert out["content"] == "use " + SECRET
+    assert json.loads(out["tool_calls"][0]["function"]["arguments"]) == WANT
+    # Anthropic's tool_use input is already an object: its strings get the values as they are
+    anthropic = {"content": [{"type": "text", "text": "use ⟦secret-1⟧"},
+                             {"type": "tool_use", "id": "t", "name": "login", "input": json.loads(ARGS)}]}
+    out = restore_json(anthropic, r)["content"]
+    assert out[0]["text"] == "use " + SECRET and out[1]["input"] == WANT
+    # arguments cut short (max_tokens) do not parse: still JSON source, so the value goes in escaped
+    cut = ARGS[:-len('", "n": 1}')]
+    restored = restore_json({"function": {"arguments": cut}}, r)["function"]["arguments"]
+    assert json.loads(restored + '", "n": 1}') == WANT

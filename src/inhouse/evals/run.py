@@ -105,6 +105,18 @@ def evaluate_one(engine, task: Task, sample: int, max_tokens: int, temperature: 
     return score(task, result, isolation=isolation), meta
 
 
+def model_sha256(engine, store) -> str | None:
+    """The SHA-256 of the GGUF file an in-process engine runs, cached in ``store`` (hashing a
+    large file once takes seconds): the identity its runs are stored under. None for a server
+    engine (its model id is the identity) and without a store (nothing is stored)."""
+    path = getattr(engine, "model_path", None)
+    if store is None or not path:
+        return None
+    from ..models.file_hash import file_sha256
+
+    return file_sha256(path, store)
+
+
 def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int = 1, max_tokens: int = 512,
              temperature: float | None = None, parallel: int = 1, store=None, resume: str | None = None,
              thinking: bool | None = None, progress: Callable[[], None] | None = None,
@@ -116,18 +128,23 @@ def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int 
     of a new run, for ``--resume``; ``eval_id`` names a new run (default: a random id).
     Model-written code runs in bubblewrap's sandbox, and without it this raises
     ``SandboxUnavailable`` before any request, unless ``sandbox=False`` (resource limits only;
-    every row records the isolation it ran under)."""
+    every row records the isolation it ran under). With a store, an in-process engine's rows
+    record its GGUF's SHA-256 (``model_sha256``): resuming a run on another file raises EvalError."""
     if sandbox and any(runs_code(t) for t in tasks):
         require_isolation()
     isolation = "auto" if sandbox else "rlimits"
     run = EvalRun(eval_id=resume) if resume else (EvalRun(eval_id=eval_id) if eval_id else EvalRun())
-    if store is not None and selection is not None and not resume:
-        store.save_eval_run(run.eval_id, selection)
+    sha = model_sha256(engine, store)
     done = set()
     if resume and store is not None:
         for row in store.eval_results(resume):
+            if row.get("model_sha256") and row["model_sha256"] != sha:
+                raise EvalError(f"run {resume} was scored on another model file (sha256 {row['model_sha256'][:8]}, "
+                                f"now {(sha or 'none')[:8]}): its figures would mix two models. Start a new run.")
             run.rows.append(row)
             done.add((row["task_id"], row["sample"]))
+    if store is not None and selection is not None and not resume:
+        store.save_eval_run(run.eval_id, {**selection, "model_sha256": sha} if sha else selection)
     temp = (0.0 if samples == 1 else 0.8) if temperature is None else temperature
     todo = [(t, s) for t in tasks for s in range(samples) if (t.id, s) not in done]
     run.skipped = len(tasks) * samples - len(todo)
@@ -136,7 +153,7 @@ def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int 
         sc, meta = evaluate_one(engine, task, sample, max_tokens, temp, thinking, isolation)
         return {"model": model, "suite": suite, "task_id": task.id, "category": task.category,
                 "difficulty": task.difficulty, "sample": sample, "thinking": thinking, "outcome": sc.outcome,
-                "detail": sc.detail, "isolation": sc.isolation, **meta}
+                "detail": sc.detail, "isolation": sc.isolation, **meta, **({"model_sha256": sha} if sha else {})}
 
     def record(row: dict) -> None:
         run.rows.append(row)
@@ -161,4 +178,5 @@ def run_eval(engine, tasks: list[Task], *, model: str, suite: str, samples: int 
     return run
 
 
-__all__ = ["EngineError", "EvalRun", "can_pose", "run_eval", "request_for", "select_tasks", "tasks_by_id"]
+__all__ = ["EngineError", "EvalRun", "can_pose", "model_sha256", "run_eval", "request_for", "select_tasks",
+           "tasks_by_id"]

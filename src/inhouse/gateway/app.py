@@ -180,7 +180,7 @@ class Gateway:
         if policy.rules:
             identities = {b.name: self._identities(b) for b in config.backends}
             if self.store is not None:
-                figures = load_eval_figures(self.store, policy, identities)
+                figures = load_eval_figures(self.store, policy, identities, files=self.local_paths)
         self.policy, self.scanner, self.figures = policy, scanner, figures
 
     def _identities(self, b: Any) -> list[str]:

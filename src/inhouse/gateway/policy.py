@@ -23,6 +23,7 @@ Config (all optional; ``load_config`` checks it and names the line of a bad key)
 
     [policy.backends.local]            # what the policy knows of a backend
     eval_model = ["smollm2-135m-instruct"]   # the model name(s) its `inhouse eval` runs are stored under
+                                       # (a managed backend's runs are found by its GGUF's SHA-256 first)
     ctx = 8192                         # a local server at a url: its context (managed ones: the fitted one)
 
     [[policy.rule]]
@@ -32,7 +33,8 @@ Config (all optional; ``load_config`` checks it and names the line of a bad key)
     require = { suite = "core", category = "agentic", metric = "pass@1", min = 0.6, bound = "low" }
     backends = ["local"]               # the backends it gates (default: every local backend)
 
-Nothing here does I/O but ``load_eval_figures`` (one read of the store at start and on reload).
+Nothing here does I/O but ``load_eval_figures`` (one read of the store at start and on reload, and
+the hash of a managed backend's GGUF when the store has none cached for it).
 """
 
 from __future__ import annotations
@@ -312,7 +314,9 @@ def rule_applies(when: When, rc: RequestClass) -> bool:
 
 @dataclass(frozen=True)
 class EvalFigure:
-    """pass@1 of one stored eval run (one category, or all), with its 95% interval."""
+    """pass@1 of one stored eval run (one category, or all), with its 95% interval, and how the
+    run was matched to the backend: ``matched_by`` "sha256" (the run's GGUF is the backend's file),
+    "name" (a run stored without a hash, matched by model name) or "model id" (a server's)."""
     eval_id: str
     model: str
     suite: str
@@ -323,51 +327,95 @@ class EvalFigure:
     rate: float
     low: float
     high: float
+    model_sha256: str | None = None
+    matched_by: str = "model id"
 
     def value(self, bound: str) -> float:
         return {"rate": self.rate, "low": self.low, "high": self.high}[bound]
 
+    def identity(self) -> str:
+        if self.matched_by == "sha256" and self.model_sha256:
+            return f"sha256 {self.model_sha256[:8]}…"
+        if self.matched_by == "name":
+            return "model name; the run stored no file hash"
+        return "server model id"
+
     def describe(self) -> str:
         return (f"{self.suite}/{self.category or 'all'} pass@1 {self.rate:.2f} (95% CI {self.low:.2f}-{self.high:.2f},"
-                f" {self.passed}/{self.n}) from eval run {self.eval_id[:12]} of {self.model} at {self.created_at[:19]}")
+                f" {self.passed}/{self.n}) from eval run {self.eval_id[:12]} of {self.model} ({self.identity()}) at "
+                f"{self.created_at[:19]}")
 
 
-def latest_figure(conn: Any, models: Sequence[str], suite: str, category: str | None) -> EvalFigure | None:
-    """The figure of the latest eval run stored under one of ``models`` for ``suite`` that has
-    scored samples in ``category`` (any category when None); None when there is none."""
+def latest_figure(conn: Any, models: Sequence[str], suite: str, category: str | None,
+                  sha256: str | None = None) -> EvalFigure | None:
+    """The figure of the latest eval run for ``suite`` that has scored samples in ``category``
+    (any category when None) and is a run of the backend's model; None when there is none.
+
+    ``sha256`` None (a server's backend): runs stored under one of the names ``models``.
+    ``sha256`` given (a managed backend's GGUF): runs of that very file, and runs stored without
+    a hash (before hashes were stored) under one of ``models``; a run of another file never
+    matches, whatever its name. ``""`` (the file could not be hashed): only runs without a hash."""
     from ..evals.stats import pass_rate
 
-    if not models:
+    if not models and not sha256:
         return None
     marks = ",".join("?" * len(models))
+    by_name = f"model IN ({marks})" if models else "0"
+    if sha256 is None:
+        who, who_args = by_name, tuple(models)
+    else:
+        who, who_args = f"(model_sha256 = ? OR (model_sha256 IS NULL AND {by_name}))", (sha256, *models)
     cat_sql, cat_args = ("AND category = ?", (category,)) if category else ("", ())
     row = conn.execute(
-        f"""SELECT eval_id, model, MAX(created_at) AS at FROM eval_results
-            WHERE suite = ? AND model IN ({marks}) AND outcome != 'skipped' {cat_sql}
+        f"""SELECT eval_id, model, MAX(model_sha256), MAX(created_at) AS at FROM eval_results
+            WHERE suite = ? AND {who} AND outcome != 'skipped' {cat_sql}
             GROUP BY eval_id ORDER BY at DESC, MAX(id) DESC LIMIT 1""",
-        (suite, *models, *cat_args)).fetchone()
+        (suite, *who_args, *cat_args)).fetchone()
     if row is None:
         return None
-    eval_id, model, at = row[0], row[1], row[2]
+    eval_id, model, digest, at = row[0], row[1], row[2], row[3]
     rows = [{"task_id": r[0], "outcome": r[1]} for r in conn.execute(
         f"SELECT task_id, outcome FROM eval_results WHERE eval_id = ? AND outcome != 'skipped' {cat_sql}",
         (eval_id, *cat_args))]
     r = pass_rate(rows)
-    return EvalFigure(eval_id, model, suite, category, at, int(r.passed), int(r.n), r.rate, r.low, r.high)
+    matched = "model id" if sha256 is None else ("sha256" if digest else "name")
+    return EvalFigure(eval_id, model, suite, category, at, int(r.passed), int(r.n), r.rate, r.low, r.high,
+                      digest, matched)
 
 
-def load_eval_figures(store: Any, policy: Policy, identities: Mapping[str, Sequence[str]]
+def load_eval_figures(store: Any, policy: Policy, identities: Mapping[str, Sequence[str]],
+                      files: Mapping[str, str] | None = None
                       ) -> dict[tuple[str, str, str | None], EvalFigure | None]:
     """(backend, suite, category) -> its latest figure, for every backend a rule gates.
-    ``identities``: backend -> the model names its eval runs may be stored under."""
+    ``identities``: backend -> the model names its eval runs may be stored under. ``files``:
+    managed backend -> its GGUF path; such a backend is identified by the file's SHA-256 (cached
+    in ``store``; hashing an uncached multi-GB file takes seconds) and by name only for runs
+    stored without a hash."""
+    files = files or {}
+    hashes: dict[str, str] = {}
     figures: dict[tuple[str, str, str | None], EvalFigure | None] = {}
     for rule in policy.rules:
         for backend in rule.backends or identities.keys():
             names = list(policy.eval_models.get(backend) or identities.get(backend) or ())
             key = (backend, rule.require.suite, rule.require.category)
-            if key not in figures:
-                figures[key] = latest_figure(store.conn, names, rule.require.suite, rule.require.category)
+            if key in figures:
+                continue
+            if backend in files and backend not in hashes:
+                hashes[backend] = _file_sha256(files[backend], store)
+            figures[key] = latest_figure(store.conn, names, rule.require.suite, rule.require.category,
+                                         hashes.get(backend))
     return figures
+
+
+def _file_sha256(path: str, store: Any) -> str:
+    """The GGUF's SHA-256, or "" when it cannot be read (then only runs stored without a hash match)."""
+    from ..errors import InhouseError
+    from ..models.file_hash import file_sha256
+
+    try:
+        return file_sha256(path, store)
+    except InhouseError:
+        return ""
 
 
 # ---- the decision -------------------------------------------------------------------------

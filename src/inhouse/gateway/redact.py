@@ -4,11 +4,16 @@
 span is replaced by a placeholder ``⟦secret-N⟧`` (the same value always gets the same N), and a
 ``Restorer`` that puts the values back into the reply: ``restore(text)`` at once, or streaming with
 ``feed(delta) -> text_to_emit`` and ``finish()``, holding back a placeholder split across chunks.
+
+Text that is itself JSON source (a tool call's arguments, streamed as pieces of a JSON document)
+gets each value JSON-string-escaped (``json_string=True``): a secret holding a quote, a backslash
+or a newline must not break the arguments. Plain text gets the value as it was.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -25,10 +30,11 @@ class RedactionError(InhouseError):
 
 
 class StreamRestorer:
-    """Restores placeholders in one stream of text deltas."""
+    """Restores placeholders in one stream of text deltas (of JSON source, with ``json_string``)."""
 
-    def __init__(self, mapping: dict[str, str]):
+    def __init__(self, mapping: dict[str, str], json_string: bool = False):
         self._mapping = mapping
+        self._json = json_string
         self._pending = ""
 
     def feed(self, delta: str) -> str:
@@ -39,23 +45,26 @@ class StreamRestorer:
             buf = buf[:cut]
         else:
             self._pending = ""
-        return _restore(buf, self._mapping)
+        return _restore(buf, self._mapping, self._json)
 
     def finish(self) -> str:
-        out, self._pending = _restore(self._pending, self._mapping), ""
+        out, self._pending = _restore(self._pending, self._mapping, self._json), ""
         return out
 
 
 class Restorer(StreamRestorer):
-    """Puts redacted values back. ``feed``/``finish`` restore one stream; ``stream()`` gives
-    another independent stream over the same values (e.g. one per tool call's arguments)."""
+    """Puts redacted values back. ``feed``/``finish`` restore one stream of plain text; ``stream()``
+    gives another independent stream over the same values (e.g. one per tool call's arguments:
+    ``stream(json_string=True)``)."""
 
     def __init__(self, mapping: dict[str, str] | None = None):
         self.mapping = dict(mapping or {})
         super().__init__(self.mapping)
 
-    def restore(self, text: str) -> str:
-        return _restore(text, self.mapping)
+    def restore(self, text: str, json_string: bool = False) -> str:
+        """``text`` with the values back; ``json_string``: ``text`` is JSON source, so each value
+        goes in escaped for a JSON string (``⟦secret-1⟧`` -> ``a\\"b`` for ``a"b``)."""
+        return _restore(text, self.mapping, json_string)
 
     def restore_json(self, obj: Any) -> Any:
         """Restore every string (and key) inside a parsed JSON value."""
@@ -67,17 +76,24 @@ class Restorer(StreamRestorer):
             return {self.restore(k) if isinstance(k, str) else k: self.restore_json(v) for k, v in obj.items()}
         return obj
 
-    def stream(self) -> StreamRestorer:
-        return StreamRestorer(self.mapping)
+    def stream(self, json_string: bool = False) -> StreamRestorer:
+        return StreamRestorer(self.mapping, json_string)
 
     def __len__(self) -> int:
         return len(self.mapping)
 
 
-def _restore(text: str, mapping: dict[str, str]) -> str:
+def _restore(text: str, mapping: dict[str, str], json_string: bool = False) -> str:
     if "⟦" not in text or not mapping:
         return text
-    return PLACEHOLDER_RE.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+    def value(m: re.Match) -> str:
+        found = mapping.get(m.group(0))
+        if found is None:
+            return m.group(0)
+        return json.dumps(found, ensure_ascii=False)[1:-1] if json_string else found
+
+    return PLACEHOLDER_RE.sub(value, text)
 
 
 def redact_request(protocol: str, body: dict, result: ScanResult) -> tuple[dict, Restorer]:

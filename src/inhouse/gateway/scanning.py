@@ -69,8 +69,10 @@ def redact(scanner: Any, protocol: str, body: Any, scan: Any) -> tuple[dict, Any
 
 
 def restore_json(value: Any, restorer: Any) -> Any:
-    """Every string in a whole reply with the original values put back (tool-call arguments that
-    are JSON text are restored inside, so a value with quotes or newlines stays valid JSON)."""
+    """Every string in a whole reply with the original values put back. Tool-call arguments are
+    JSON text: restored inside their parsed value (or, when they do not parse, with each value
+    JSON-escaped), so a value with quotes, backslashes or newlines keeps them valid JSON. An
+    Anthropic ``tool_use.input`` is already an object: its strings get the values as they are."""
     if isinstance(value, str):
         return restorer.restore(value)
     if isinstance(value, list):
@@ -83,7 +85,8 @@ def restore_json(value: Any, restorer: Any) -> Any:
                     out[k] = json.dumps(restore_json(json.loads(v), restorer), ensure_ascii=False)
                     continue
                 except ValueError:
-                    pass
+                    out[k] = restorer.restore(v, json_string=True)  # JSON source, if broken
+                    continue
             out[k] = restore_json(v, restorer)
         return out
     return value
@@ -92,7 +95,9 @@ def restore_json(value: Any, restorer: Any) -> Any:
 class StreamRestore:
     """Restores placeholders in the client's SSE stream. Each text stream (a choice's content or
     reasoning, a tool call's arguments, an Anthropic content block) has its own restorer, which
-    holds back a placeholder split across chunks and is flushed before that stream ends."""
+    holds back a placeholder split across chunks and is flushed before that stream ends. Tool-call
+    arguments (OpenAI ``function.arguments``, Anthropic ``input_json_delta``) are pieces of a JSON
+    document: their values go in JSON-string-escaped; text and thinking get them as they are."""
 
     def __init__(self, client: str, restorer: Any) -> None:
         self.client = client
@@ -100,11 +105,15 @@ class StreamRestore:
         self.parser = SSEParser()
         self.live: dict[tuple, Any] = {}
 
-    def _feed(self, key: tuple, text: str) -> str:
+    def _feed(self, key: tuple, text: str, json_string: bool = False) -> str:
         r = self.live.get(key)
         if r is None:
             fresh = getattr(self.base, "stream", None)
-            r = self.live[key] = fresh() if callable(fresh) else copy.deepcopy(self.base)
+            if callable(fresh):
+                r = fresh(json_string=True) if json_string else fresh()
+            else:
+                r = copy.deepcopy(self.base)
+            self.live[key] = r
         return r.feed(text)
 
     def _flush(self, match: Any) -> dict[tuple, str]:
@@ -140,7 +149,8 @@ class StreamRestore:
             for call in delta.get("tool_calls") or []:
                 fn = call.get("function") or {}
                 if isinstance(fn.get("arguments"), str) and fn["arguments"]:
-                    fn["arguments"] = self._feed((i, "tool", call.get("index", 0)), fn["arguments"])
+                    fn["arguments"] = self._feed((i, "tool", call.get("index", 0)), fn["arguments"],
+                                                 json_string=True)
             if choice.get("finish_reason") is not None:
                 flushed = self._flush(lambda k, i=i: k[0] == i)
                 if flushed:
@@ -164,7 +174,8 @@ class StreamRestore:
             delta = obj.get("delta") or {}
             field = fields.get(delta.get("type"))
             if field and isinstance(delta.get(field), str):
-                delta[field] = self._feed((index, delta["type"]), delta[field])
+                delta[field] = self._feed((index, delta["type"]), delta[field],
+                                          json_string=delta["type"] == "input_json_delta")
         out = []
         if kind in ("content_block_stop", "message_delta", "message_stop"):
             match = (lambda k: k[0] == index) if kind == "content_block_stop" else (lambda k: True)

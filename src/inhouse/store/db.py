@@ -213,6 +213,31 @@ class Store:
                 (path, size, mtime_ns, ctime_ns, inode, device, json.dumps(header), now_iso()),
             )
 
+    # -- file hashes ---------------------------------------------------------------------------
+
+    def cached_file_hash(self, path: str, stamp: tuple[int, int, int, int, int]) -> str | None:
+        """The SHA-256 cached for ``path`` if it was hashed from the file version ``stamp``
+        (size, mtime_ns, ctime_ns, inode, device); ``None`` otherwise."""
+        row = self.conn.execute(
+            "SELECT size_bytes, mtime_ns, ctime_ns, inode, device, sha256 FROM file_hashes WHERE path = ?",
+            (path,),
+        ).fetchone()
+        if row is None or tuple(row)[:5] != tuple(stamp):
+            return None
+        return str(row["sha256"])
+
+    def save_file_hash(self, path: str, stamp: tuple[int, int, int, int, int], sha256: str) -> None:
+        size, mtime_ns, ctime_ns, inode, device = stamp
+        with self.tx() as conn:
+            conn.execute(
+                """INSERT INTO file_hashes (path, size_bytes, mtime_ns, ctime_ns, inode, device, sha256, hashed_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes,
+                   mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, inode = excluded.inode,
+                   device = excluded.device, sha256 = excluded.sha256, hashed_at = excluded.hashed_at""",
+                (path, size, mtime_ns, ctime_ns, inode, device, sha256, now_iso()),
+            )
+
     # -- runs ---------------------------------------------------------------------------------
 
     def record_run(
@@ -288,9 +313,9 @@ class Store:
         with self.tx() as conn:
             conn.execute(
                 """INSERT OR REPLACE INTO eval_results (eval_id, created_at, model, suite, task_id, category,
-                   sample, outcome, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   sample, outcome, detail_json, model_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (eval_id, now_iso(), row["model"], row["suite"], row["task_id"], row["category"], row["sample"],
-                 row["outcome"], json.dumps(row)),
+                 row["outcome"], json.dumps(row), row.get("model_sha256")),
             )
 
     def eval_results(self, eval_id: str) -> list[dict[str, Any]]:
@@ -302,10 +327,10 @@ class Store:
         """What an eval run asked for, stored once before its first sample."""
         with self.tx() as conn:
             conn.execute(
-                """INSERT INTO eval_runs (eval_id, created_at, model, suite, selection_json)
-                   VALUES (?, ?, ?, ?, ?)""",
+                """INSERT INTO eval_runs (eval_id, created_at, model, suite, selection_json, model_sha256)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
                 (eval_id, now_iso(), str(selection.get("model_label") or ""), str(selection.get("suite") or ""),
-                 json.dumps(selection)),
+                 json.dumps(selection), selection.get("model_sha256")),
             )
 
     def eval_run(self, eval_id: str) -> dict[str, Any] | None:

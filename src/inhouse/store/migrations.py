@@ -223,6 +223,42 @@ def m012_advise(conn: sqlite3.Connection) -> None:
     )
 
 
+def m013_eval_model_sha256(conn: sqlite3.Connection) -> None:
+    """The SHA-256 of the GGUF file an eval ran on (the in-process engine), on every scored sample
+    and on the run: the gateway's capability rules find a local backend's runs by its file's
+    content, so a renamed or moved file keeps its figures and another file of the same name gets
+    none. NULL for runs against a server (its model id is the identity) and for older runs."""
+    _run(
+        conn,
+        """
+        ALTER TABLE eval_results ADD COLUMN model_sha256 TEXT;
+        CREATE INDEX eval_results_sha256 ON eval_results(model_sha256, created_at);
+        ALTER TABLE eval_runs ADD COLUMN model_sha256 TEXT
+        """
+    )
+
+
+def m014_file_hashes(conn: sqlite3.Connection) -> None:
+    """Files' SHA-256 (a multi-GB GGUF takes seconds to hash), cached like ``gguf_headers``: by
+    the file's real path, served only while size, mtime, ctime, inode and device still match."""
+    _run(
+        conn,
+        """
+        CREATE TABLE file_hashes (
+            path TEXT PRIMARY KEY,
+            size_bytes INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            ctime_ns INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            device INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            hashed_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [m001_initial, m002_bench_results, m003_eval_results, m005_bandwidth,
                                m006_gguf_header_cache, m007_eval_runs, m008_facts,
-                               m010_gateway_ledger, m012_advise]
+                               m010_gateway_ledger, m012_advise, m013_eval_model_sha256,
+                               m014_file_hashes]
