@@ -78,11 +78,14 @@ def serve(home: Path, *args: str, env: dict | None = None):
 
 
 @contextmanager
-def fake_backend(tmp: Path, record: Path | None = None):
-    """tests/gateway/fake_backend.py as a process; with ``record``, every body it gets is appended there."""
+def fake_backend(tmp: Path, record: Path | None = None, events: Path | None = None):
+    """tests/gateway/fake_backend.py as a process; with ``record``, every body it gets is appended
+    there; with ``events``, what it noticed (a client hanging up on ``slow``)."""
     port = free_port()
     log = tmp / f"fake-{port}.log"
     env = _env(tmp) if record is None else {**_env(tmp), "FAKE_RECORD": str(record)}
+    if events is not None:
+        env["FAKE_EVENTS"] = str(events)
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "tests.gateway.fake_backend", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)

@@ -11,6 +11,8 @@ one JSON line each: the recording cloud backend of the privacy tests.
 models do (``<tool_call>{...}</tool_call>``), streamed in 7-character pieces.
 ``echo-tool`` answers (either protocol) with one tool call ``record`` whose arguments are
 ``{"text": <the last user message>}``, streamed as 3-character pieces of the arguments' JSON.
+``slow`` streams (OpenAI) a chunk every 0.1 s for a minute; when its client hangs up it appends
+``slow: client closed after N chunks`` to the file named by ``FAKE_EVENTS``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ class Handler(BaseHTTPRequestHandler):
         if model == "stall":
             time.sleep(60)
             return
+        if model == "slow":
+            return self._slow()
         if model == "bad":
             return self._json(400, {"error": {"message": "the fake backend refuses this request"}})
         if model == "toolcall-text":
@@ -78,6 +82,25 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(0.01 if model not in ("echo", "echo-tool") else 0)
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _slow(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+        try:
+            for i in range(600):
+                chunk = {"id": "chatcmpl-slow", "object": "chat.completion.chunk", "created": 0, "model": "slow",
+                         "choices": [{"index": 0, "delta": {"content": f"{i} "}, "finish_reason": None}]}
+                self._chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                sent += 1
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            if os.environ.get("FAKE_EVENTS"):
+                with _record_lock, open(os.environ["FAKE_EVENTS"], "a") as fh:
+                    fh.write(f"slow: client closed after {sent} chunks\n")
+            self.close_connection = True
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

@@ -10,15 +10,16 @@ the rest of the body is the caller's (``Opened.rest``); a failure there is a mid
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 import httpx
 
 from ..errors import EngineError
-from .backends import parse_retry_after
+from . import http1
+from .backends import retry_after_from_headers
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504, 529}
 
@@ -57,34 +58,44 @@ def auth_headers(kind: str, api_key_env: str | None, client_headers: dict[str, s
     return {"authorization": f"Bearer {key}"} if key else {}
 
 
-@dataclass
 class Opened:
-    """A backend's answer whose status line and first chunk have arrived."""
+    """A backend's answer whose status line and first body piece have arrived.
 
-    status: int
-    headers: httpx.Headers
-    first: bytes
-    response: httpx.Response
-    _chunks: AsyncIterator[bytes] = field(repr=False)
-    ttfb_s: float = 0.0
+    ``rest()`` yields the body after ``first`` (a mid-stream failure raises there); ``aclose()``
+    ends it (a response not read to its end closes its connection)."""
+
+    __slots__ = ("status", "headers", "first", "ttfb_s", "next_piece", "_close")
+
+    def __init__(self, status: int, headers: Any, first: bytes, next_piece: Any, close: Any,
+                 ttfb_s: float = 0.0) -> None:
+        self.status = status
+        self.headers = headers        # case-insensitive .get(name) (lower-case names)
+        self.first = first
+        self.ttfb_s = ttfb_s
+        self.next_piece = next_piece  # async () -> the body that came since, b"" at the end
+        self._close = close           # async () -> None
 
     async def rest(self) -> AsyncIterator[bytes]:
-        """The body after the first chunk (mid-stream failures raise httpx errors here)."""
-        async for chunk in self._chunks:
-            yield chunk
+        while piece := await self.next_piece():
+            yield piece
 
     async def read_all(self) -> bytes:
         parts = [self.first]
-        async for chunk in self._chunks:
-            parts.append(chunk)
+        while piece := await self.next_piece():
+            parts.append(piece)
         return b"".join(parts)
 
     async def aclose(self) -> None:
-        await self.response.aclose()
+        await self._close()
 
 
 def _classify(exc: BaseException, url: str, first_byte_s: float) -> UpstreamFailure:
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, http1.HTTPError):
+        if exc.kind == "timeout" and exc.sent:
+            return UpstreamFailure(f"{url}: no first byte within {first_byte_s:g} s", reason="timeout")
+        reason = {"refused": "refused", "offline": "offline", "timeout": "timeout"}.get(exc.kind, "error")
+        return UpstreamFailure(f"{url}: {text}", reason=reason)
     if isinstance(exc, (asyncio.TimeoutError, httpx.TimeoutException)) and not isinstance(exc, httpx.ConnectTimeout):
         return UpstreamFailure(f"{url}: no first byte within {first_byte_s:g} s", reason="timeout")
     if isinstance(exc, httpx.ConnectTimeout):
@@ -101,10 +112,12 @@ def _classify(exc: BaseException, url: str, first_byte_s: float) -> UpstreamFail
 
 
 class Upstream:
-    """One connection pool per backend name; ``aclose`` closes them all."""
+    """Connections to the backends: plain-HTTP URLs (local servers) through ``http1.Pool``,
+    others (https, the cloud) through one pooled ``httpx.AsyncClient`` per backend name."""
 
     def __init__(self) -> None:
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self.pool = http1.Pool()
 
     def client(self, name: str, timeout_s: float) -> httpx.AsyncClient:
         client = self._clients.get(name)
@@ -123,13 +136,53 @@ class Upstream:
 
         A 429 or 5xx also raises (with ``retry_after`` from the header); other statuses return, so
         a 4xx (the request's own fault) can be passed back to the client."""
-        client = self.client(name, timeout_s)
-        if isinstance(body, bytes):
-            request = client.build_request("POST", url, content=body,
-                                           headers={"content-type": "application/json", **headers})
-        else:
-            request = client.build_request("POST", url, json=body, headers=headers)
+        if not isinstance(body, bytes):
+            body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         t0 = time.perf_counter()
+        if http1.is_plain_http(url):
+            opened = await self._open_http1(url, body, headers, timeout_s, first_byte_timeout_s)
+        else:
+            opened = await self._open_httpx(name, url, body, headers, timeout_s, first_byte_timeout_s)
+        opened.ttfb_s = time.perf_counter() - t0
+        if opened.status in RETRYABLE_STATUS:
+            detail = opened.first[:300].decode("utf-8", "replace").strip()
+            await opened.aclose()
+            retry_after = retry_after_from_headers(opened.headers)
+            reason = "rate-limited" if opened.status == 429 else "http-5xx"
+            wait = f" (Retry-After {retry_after:g} s)" if retry_after is not None else ""
+            raise UpstreamFailure(f"{url}: HTTP {opened.status}{wait}: {detail}", reason=reason,
+                                  status=opened.status, retry_after=retry_after)
+        return opened
+
+    async def _open_http1(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
+                          first_byte_timeout_s: float) -> Opened:
+        deadline = time.monotonic() + first_byte_timeout_s
+        response = None
+        try:
+            response = await self.pool.request(
+                "POST", url, {"content-type": "application/json", **headers}, body,
+                connect_timeout_s=min(10.0, first_byte_timeout_s), first_byte_timeout_s=first_byte_timeout_s,
+                read_timeout_s=timeout_s)
+            response._timeout = max(0.001, deadline - time.monotonic())  # the first piece: what is left
+            first = await response.next()
+            response._timeout = timeout_s
+        except BaseException as exc:
+            if response is not None:
+                response.close()
+            if isinstance(exc, Exception):
+                raise _classify(exc, url, first_byte_timeout_s) from exc
+            raise
+
+        async def close() -> None:
+            response.close()
+
+        return Opened(response.status, response.headers, first, response.next, close)
+
+    async def _open_httpx(self, name: str, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
+                          first_byte_timeout_s: float) -> Opened:
+        client = self.client(name, timeout_s)
+        request = client.build_request("POST", url, content=body,
+                                       headers={"content-type": "application/json", **headers})
         held: list[httpx.Response] = []
 
         async def first_chunk() -> tuple[httpx.Response, AsyncIterator[bytes], bytes]:
@@ -150,16 +203,14 @@ class Upstream:
         finally:
             if not ok and held:
                 await held[0].aclose()
-        ttfb = time.perf_counter() - t0
-        if response.status_code in RETRYABLE_STATUS:
-            detail = first[:300].decode("utf-8", "replace").strip()
-            await response.aclose()
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            reason = "rate-limited" if response.status_code == 429 else "http-5xx"
-            wait = f" (Retry-After {retry_after:g} s)" if retry_after is not None else ""
-            raise UpstreamFailure(f"{url}: HTTP {response.status_code}{wait}: {detail}", reason=reason,
-                                  status=response.status_code, retry_after=retry_after)
-        return Opened(response.status_code, response.headers, first, response, chunks, ttfb)
+
+        async def next_piece() -> bytes:
+            async for chunk in chunks:
+                if chunk:
+                    return chunk
+            return b""
+
+        return Opened(response.status_code, response.headers, first, next_piece, response.aclose)
 
     async def get(self, name: str, url: str, headers: dict[str, str], timeout_s: float = 5.0) -> httpx.Response:
         return await self.client(name, 600.0).get(url, headers=headers, timeout=timeout_s)
@@ -168,3 +219,4 @@ class Upstream:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+        self.pool.close()
