@@ -18,14 +18,16 @@ import hmac
 import html
 import json
 import time
-import uuid
+import os
+import sys
 from collections import deque
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route as HttpRoute
 
 from . import translate
@@ -36,6 +38,7 @@ from .upstream import Opened, Upstream, UpstreamFailure, auth_headers, endpoint
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
+INLINE_SCAN_BYTES = 16 * 1024  # smaller bodies are scanned on the event loop (under a millisecond)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -102,7 +105,7 @@ class Gateway:
         self.ledger_errors = 0
         self.started = time.time()
         self._tasks: list[asyncio.Task] = []
-        self.app = Starlette(routes=[
+        self.starlette = Starlette(routes=[
             HttpRoute("/v1/chat/completions", self.openai_chat, methods=["POST"]),
             HttpRoute("/v1/messages", self.anthropic_messages, methods=["POST"]),
             HttpRoute("/v1/messages/count_tokens", self.count_tokens, methods=["POST"]),
@@ -110,6 +113,23 @@ class Gateway:
             HttpRoute("/health", self.health, methods=["GET"]),
             HttpRoute("/", self.status_page, methods=["GET"]),
         ], lifespan=self._lifespan)
+        self.app = self.asgi
+
+    async def asgi(self, scope: dict, receive: Any, send: Any) -> None:
+        """What uvicorn serves. The two chat endpoints are handled here, in plain ASGI: they are
+        the hot path, and Starlette's routing, middleware and StreamingResponse (a task group per
+        response to watch for a disconnect) cost more per request than the rest of the gateway.
+        Everything else goes to the Starlette app."""
+        protocol = _CHAT_PATHS.get(scope.get("path")) if scope["type"] == "http" else None
+        if protocol is None or scope["method"] != "POST":
+            await self.starlette(scope, receive, send)
+            return
+        try:
+            response = await self._chat(_Incoming(scope, receive), protocol)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line in the client's protocol, the gateway stays up
+            message = f"internal error in the gateway: {type(exc).__name__}: {exc}"[:500]
+            response = self._error(protocol, 500, message)
+        await response(scope, receive, send)  # a failure mid-stream ends in an error event (Gateway._stream)
 
     # ---- config and backends -------------------------------------------------------------
     def backend(self, name: str) -> Any:
@@ -207,7 +227,8 @@ class Gateway:
         scan = None
         if self.scanner is not None:
             # the scanner keeps its own deadline; this one also covers a scan stuck inside one regex
-            scan = await scan_request(self.scanner, parsed.protocol, parsed.body, self.policy.scan_timeout_s + 0.5)
+            scan = await scan_request(self.scanner, parsed.protocol, parsed.body, self.policy.scan_timeout_s + 0.5,
+                                      inline=raw_len <= INLINE_SCAN_BYTES)
         facts = {}
         counted: int | None = None
         for b in self.config.backends:
@@ -304,13 +325,16 @@ class Gateway:
             raise BadRequest(413, f"request body of {int(declared)} bytes is over the "
                                   f"{self.max_body_bytes} byte limit")
         parts, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BadRequest(413, f"request body is over the {self.max_body_bytes} byte limit")
-            parts.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise BadRequest(413, f"request body is over the {self.max_body_bytes} byte limit")
+                parts.append(chunk)
+        except (ClientGone, ClientDisconnect):
+            raise BadRequest(400, "the client closed the connection while sending the request") from None
         raw = b"".join(parts)
-        request.state.body_bytes = len(raw)
+        request.body_bytes = len(raw)
         try:
             body = json.loads(raw)
         except RecursionError:
@@ -351,7 +375,7 @@ class Gateway:
 
     async def _chat(self, request: Request, protocol: str) -> Response:
         t0 = time.perf_counter()
-        row: dict[str, Any] = {"id": uuid.uuid4().hex, "created_at": datetime.now(timezone.utc).isoformat(),
+        row: dict[str, Any] = {"id": os.urandom(16).hex(), "created_at": datetime.now(timezone.utc).isoformat(),
                                "client_protocol": protocol, "fallbacks": [], "tool_repairs": 0}
         if not self._authorized(request):
             return self._finish_error(row, t0, protocol, 401, "missing or wrong API key (x-api-key or "
@@ -365,7 +389,7 @@ class Gateway:
         parsed = ParsedRequest(protocol, body["model"], body, session_key(protocol, body, request.headers),
                                bool(body.get("stream")))
         row["session"] = parsed.session
-        policy_input = await self._policy_input(parsed, request.headers, getattr(request.state, "body_bytes", 0))
+        policy_input = await self._policy_input(parsed, request.headers, getattr(request, "body_bytes", 0))
         now = time.monotonic()
         try:
             route = decide(parsed, self.config.routes,
@@ -489,14 +513,14 @@ class Gateway:
                 out = restore_json(out, restorer)
             self._finish(row, t0, "fallback-ok" if row["fallbacks"] else "ok", 200, usage)
             return JSONResponse(out)
-        relay = StreamRelay(client, bproto, row["backend_model"], tools, repair)
+        relay = StreamRelay(client, bproto, row["backend_model"], tools, repair,
+                            keep_text=backend.name in self.local_paths)
         stream = self._stream(row, t0, relay, opened, backend)
         if restorer is not None:
             from .scanning import restore_stream
 
             stream = restore_stream(stream, client, restorer)
-        return StreamingResponse(stream,
-                                 media_type="text/event-stream", headers={"cache-control": "no-cache"})
+        return EventStream(stream)
 
     async def _stream(self, row: dict[str, Any], t0: float, relay: StreamRelay, opened: Opened,
                       backend: Any) -> AsyncIterator[bytes]:
@@ -506,11 +530,13 @@ class Gateway:
             if out:
                 row["ttft_s"] = time.perf_counter() - t0
                 yield out
+            next_piece = opened.next_piece
             try:
-                async for chunk in opened.rest():
+                while chunk := await next_piece():
                     out = relay.feed(chunk)
                     if out:
-                        row.setdefault("ttft_s", time.perf_counter() - t0)
+                        if "ttft_s" not in row:
+                            row["ttft_s"] = time.perf_counter() - t0
                         yield out
             except Exception as exc:  # noqa: BLE001 - the backend failed mid-stream
                 error = f"backend {backend.name} failed mid-stream: {type(exc).__name__}: {exc}".rstrip(": ")
@@ -708,6 +734,77 @@ class Gateway:
         return usd, (usd if row.get("kind") == "local" else (0.0 if usd is not None else None))
 
 
+_CHAT_PATHS = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+
+
+class ClientGone(Exception):
+    """The client closed the connection while sending its request."""
+
+
+class _Incoming:
+    """The little of a request the chat handler reads: headers, the body as it arrives, its size."""
+
+    __slots__ = ("headers", "_receive", "body_bytes")
+
+    def __init__(self, scope: dict, receive: Any) -> None:
+        self.headers = Headers(scope=scope)
+        self._receive = receive
+        self.body_bytes = 0
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        while True:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                raise ClientGone("the client closed the connection while sending the request")
+            body = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+
+
+class EventStream:
+    """An SSE response (an ASGI app) that relays ``body`` and stops it when the client goes away.
+
+    The client's disconnect is watched by one ``receive()`` left pending (it answers
+    ``http.disconnect``); when it comes, the task relaying the stream is cancelled, so a relay
+    waiting on a slow backend stops at once and the backend's connection is closed."""
+
+    def __init__(self, body: AsyncIterator[bytes]) -> None:
+        self.body = body
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        task = asyncio.current_task()
+        gone = False
+
+        def on_disconnect(watch: asyncio.Future) -> None:
+            nonlocal gone
+            if not watch.cancelled() and task is not None:
+                gone = True
+                task.cancel()
+
+        watch = asyncio.ensure_future(receive())
+        watch.add_done_callback(on_disconnect)
+        try:
+            async for chunk in self.body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+: this cancel is handled
+            if uncancel is not None:
+                uncancel()
+            return
+        finally:
+            watch.remove_done_callback(on_disconnect)
+            watch.cancel()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+_SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
+
+
 def _plain_content(message: Any) -> Any:
     """For local servers, whose chat templates concatenate ``content`` as a string: None becomes ""
     and a list of text parts one string (other parts are left for the server to judge)."""
@@ -811,6 +908,7 @@ def run(gateway: Gateway, host: str, port: int) -> None:
     import uvicorn
 
     config = uvicorn.Config(gateway.app, host=host, port=port, log_level="warning", access_log=False,
+                            interface="asgi3",
                             lifespan="on", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down; under the default
@@ -821,6 +919,9 @@ def run(gateway: Gateway, host: str, port: int) -> None:
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, _exit)
+    # the ledger writer and scans of large bodies run in threads: let the event loop have the GIL
+    # back within a millisecond (the default 5 ms showed up as 5 ms stalls in relayed streams)
+    sys.setswitchinterval(0.001)
     try:
         server.run()
     finally:

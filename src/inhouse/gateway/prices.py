@@ -44,6 +44,7 @@ class PriceTable:
 
     def __init__(self, *layers: Mapping[str, Price]) -> None:
         self.layers = [dict(layer) for layer in layers]
+        self._memo: dict[str, tuple[str, Price] | None] = {}
 
     @classmethod
     def shipped(cls) -> "PriceTable":
@@ -55,11 +56,17 @@ class PriceTable:
     def lookup(self, model: str) -> tuple[str, Price] | None:
         """The (glob, price) that prices ``model`` (case-insensitive), or None when none matches."""
         name = (model or "").lower()
+        if name in self._memo:
+            return self._memo[name]
+        found = None
         for layer in self.layers:
             hits = [(g, p) for g, p in layer.items() if fnmatchcase(name, g.lower())]
             if hits:
-                return max(hits, key=lambda hit: _specificity(hit[0]))  # max keeps the first of a tie
-        return None
+                found = max(hits, key=lambda hit: _specificity(hit[0]))  # max keeps the first of a tie
+                break
+        if len(self._memo) < 10_000:  # model names come from clients: bounded
+            self._memo[name] = found
+        return found
 
 
 @lru_cache(maxsize=1)

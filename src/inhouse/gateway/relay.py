@@ -4,6 +4,7 @@ repair for local backends and the usage the ledger needs collected on the way.""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +131,11 @@ def _with(chunk: dict[str, Any], delta: dict[str, Any], finish: str | None) -> d
 @dataclass
 class StreamRelay:
     """Backend SSE bytes in, client SSE bytes out. ``complete`` says the backend ended the stream
-    properly ([DONE] or message_stop); anything else is a mid-stream failure for the caller."""
+    properly ([DONE] or message_stop); anything else is a mid-stream failure for the caller.
+
+    Same protocol on both sides and nothing to repair: the bytes pass through as they came, and
+    only the events that carry usage or the end marker are parsed (with ``\n`` line endings,
+    which every server in use sends; a stream with ``\r`` falls back to parsing every event)."""
 
     client: str
     backend: str
@@ -139,7 +144,7 @@ class StreamRelay:
     repair: bool = False
     usage: Usage = field(default_factory=Usage)
     complete: bool = False
-    streamed_text: list[str] = field(default_factory=list)
+    keep_text: bool = True  # collect the reply's text (to count its tokens when the backend sends no usage)
 
     def __post_init__(self) -> None:
         self.parser = SSEParser()
@@ -150,16 +155,88 @@ class StreamRelay:
         self.a2o = translate.AnthropicToOpenAIStream(self.model) if (
             self.backend == "anthropic" and self.client == "openai") else None
         self._finished = False
+        self._text: list[str] = []
+        self._fast = self.passthrough   # passthrough: parse only the events that matter
+        self._tail = b""                # the incomplete event at the end of what came so far
+        self._raw: list[bytes] = []     # passthrough events kept for their text (keep_text)
 
     @property
     def repaired(self) -> int:
         return self.fixer.repaired if self.fixer else 0
 
+    @property
+    def streamed_text(self) -> list[str]:
+        """The reply's text so far (content / text deltas)."""
+        if self._raw:  # passthrough events not parsed yet
+            raw, self._raw = self._raw, []
+            for event, text in SSEParser().feed(b"\n\n".join(raw) + b"\n\n"):
+                self._collect(event, text)
+        return self._text
+
     def feed(self, data: bytes) -> bytes:
+        if self._fast:
+            self._feed_fast(data)
+            return data
         out: list[bytes] = []
         for event, text in self.parser.feed(data):
             out.extend(self._event(event, text))
         return data if self.passthrough else b"".join(out)
+
+    def _feed_fast(self, data: bytes) -> None:
+        buf = self._tail + data if self._tail else data
+        if b"\r" in buf:  # another line ending: from here on, the spec's parser (from an event boundary)
+            self._fast, self._tail = False, b""
+            for event, text in self.parser.feed(buf):
+                self._event(event, text)
+            return
+        *events, self._tail = buf.split(b"\n\n")
+        for raw in events:
+            if self.backend == "openai":
+                if b"[DONE]" in raw or _USAGE_RE.search(raw):
+                    for event, text in SSEParser().feed(raw + b"\n\n"):
+                        self._note(event, text)
+                    continue
+            elif b"event: message_" in raw or b"event:message_" in raw:
+                for event, text in SSEParser().feed(raw + b"\n\n"):
+                    self._note(event, text)
+                continue
+            if self.keep_text:
+                self._raw.append(raw)
+
+    def _note(self, event: str | None, text: str) -> None:
+        """What the ledger needs from one passed-through event: usage, the end marker, the text."""
+        if self.backend == "openai" and text.strip() == "[DONE]":
+            self.complete = True
+            return
+        data = _loads(text)
+        if data is None:
+            return
+        if self.backend == "openai":
+            self.usage.take_openai(data.get("usage"))
+        elif event == "message_start":
+            self.usage.take_anthropic((data.get("message") or {}).get("usage"))
+        elif event == "message_delta":
+            usage = data.get("usage") or {}
+            if isinstance(usage.get("output_tokens"), int):
+                self.usage.completion_tokens = usage["output_tokens"]
+        elif event == "message_stop":
+            self.complete = True
+        if self.keep_text:
+            self._collect(event, text)
+
+    def _collect(self, event: str | None, text: str) -> None:
+        data = _loads(text)
+        if data is None:
+            return
+        if self.backend == "openai":
+            for choice in data.get("choices") or []:
+                piece = (choice.get("delta") or {}).get("content")
+                if isinstance(piece, str):
+                    self._text.append(piece)
+        elif event == "content_block_delta":
+            piece = (data.get("delta") or {}).get("text")
+            if isinstance(piece, str):
+                self._text.append(piece)
 
     def finish(self) -> bytes:
         """What remains to send once the backend's stream has ended properly."""
@@ -187,7 +264,7 @@ class StreamRelay:
             for choice in chunk.get("choices") or []:
                 piece = (choice.get("delta") or {}).get("content")
                 if isinstance(piece, str):
-                    self.streamed_text.append(piece)
+                    self._text.append(piece)
             chunks = self.fixer.feed(chunk) if self.fixer else [chunk]
             if self.client == "openai":
                 return [format_sse(None, c) for c in chunks]
@@ -204,12 +281,15 @@ class StreamRelay:
         elif event == "content_block_delta":
             piece = (data.get("delta") or {}).get("text")
             if isinstance(piece, str):
-                self.streamed_text.append(piece)
+                self._text.append(piece)
         elif event == "message_stop":
             self.complete = True
         if self.client == "anthropic":
             return [format_sse(event, data)]
         return [format_sse(None, c) for c in self.a2o.feed(event or "message", data)]
+
+
+_USAGE_RE = re.compile(rb'"usage"\s*:\s*\{')
 
 
 def _loads(text: str) -> dict[str, Any] | None:

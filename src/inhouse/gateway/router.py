@@ -8,8 +8,10 @@ backend availability and the session's sticky backend are passed in.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -74,11 +76,17 @@ def session_key(protocol: str, body: Mapping[str, Any], headers: Mapping[str, st
 
 def match_route(model: str, routes: Sequence[Any]) -> Any:
     """The first route whose ``match`` glob matches ``model`` (case-insensitive), else ``NoRoute``."""
+    name = model.lower()
     for route in routes:
-        if fnmatch.fnmatchcase(model.lower(), route.match.lower()):
+        if _glob(route.match.lower()).match(name):
             return route
     patterns = ", ".join(repr(r.match) for r in routes) or "none"
     raise NoRoute(f"no route for model {model!r} (routes: {patterns}); add a [[route]] whose match covers it")
+
+
+@functools.lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern:
+    return re.compile(fnmatch.translate(pattern))
 
 
 def decide(request: ParsedRequest, routes: Sequence[Any], *, available: Mapping[str, bool],

@@ -47,10 +47,17 @@ def make_scanner(policy: Any, factory: Any = None) -> Any:
         return _Unavailable(f"the privacy scanner could not be made: {type(exc).__name__}: {exc}")
 
 
-async def scan_request(scanner: Any, protocol: str, body: Any, timeout_s: float) -> Any:
-    """The scanner's ScanResult, or a ScanFailure (private) on any error or after ``timeout_s``."""
+async def scan_request(scanner: Any, protocol: str, body: Any, timeout_s: float, *, inline: bool = False) -> Any:
+    """The scanner's ScanResult, or a ScanFailure (private) on any error or after ``timeout_s``.
+
+    ``inline``: scan on the calling thread (a small body: the hop to a worker thread costs more
+    than the scan; the scanner's own deadline still applies). Otherwise in a thread, so a large
+    body does not hold up other requests' I/O."""
     try:
-        result = await asyncio.wait_for(asyncio.to_thread(scanner.scan_request, protocol, body), timeout_s)
+        if inline:
+            result = scanner.scan_request(protocol, body)
+        else:
+            result = await asyncio.wait_for(asyncio.to_thread(scanner.scan_request, protocol, body), timeout_s)
     except asyncio.TimeoutError:
         return ScanFailure(f"the scan took longer than {timeout_s:g} s")
     except Exception as exc:  # noqa: BLE001 - fail closed
