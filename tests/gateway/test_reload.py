@@ -4,6 +4,7 @@ start leaves the rest serving with the error on /health."""
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from inhouse.models.defaults import PYPI_MODELS, DEFAULT_MODEL
 from tests.gateway.conftest import fake_backend, serve
 
 BASE = """
@@ -99,6 +101,19 @@ def test_reload_starts_restarts_and_stops_local_servers(tmp_path):
             health = _wait(url, lambda h: "ghost" in h["backends"] and h["config_error"], "the ghost backend's error")
             assert "ghost" in health["config_error"] and health["backends"]["local"]["server"]["pid"] == second
             assert _ask(url, "anything")["model"] == "ok"
+
+            # one whose model file appears after its start failed: retried, and serves once it starts
+            later = tmp_path / "later.gguf"
+            _write(config, BASE.format(fake=fake) + LOCAL.format(name="local", extra="ctx = 1024")
+                   + LOCAL.format(name="late", extra=f'gguf = "{later}"\nctx = 1024') + ROUTES)
+            health = _wait(url, lambda h: h["backends"].get("late", {}).get("server", {}).get("error"),
+                           "the late backend's start failure")
+            assert health["backends"]["late"]["server"]["running"] is False and health["config_error"]
+            shutil.copy(PYPI_MODELS[DEFAULT_MODEL].locate(), later)
+            health = _wait(url, lambda h: h["backends"]["late"].get("server", {}).get("running"),
+                           "the late backend's server, retried")
+            assert health["config_error"] is None and health["backends"]["late"]["available"]
+            assert health["backends"]["local"]["server"]["pid"] == second
 
             # removed: its server stops
             _write(config, BASE.format(fake=fake) + ROUTES.replace('"local", ', ""))

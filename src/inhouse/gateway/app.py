@@ -98,6 +98,7 @@ class Gateway:
                                           if getattr(getattr(s, "plan", None), "n_ctx", None)}
         self._apply_policy(config)
         self.down_reason: dict[str, str] = {}  # why a backend last failed (probes only clear unreachable ones)
+        self.start_failures: dict[str, tuple[str, int, float]] = {}  # managed backend -> (error, tries, next try)
         self.sticky = StickySessions()
         self.upstream = Upstream()
         self.recent: deque[dict[str, Any]] = deque(maxlen=20)
@@ -182,12 +183,71 @@ class Gateway:
             self.urls[name] = server.endpoint
             self.local_models[name] = server.alias
             self.local_paths[name] = str(server.plan.path)
+        await self._warm_file_hashes()
         self.set_config(config)
+        self.start_failures = {n: f for n, f in self.start_failures.items() if n in wanted and n not in self.local_servers}
         for name, error in failed.items():
             self.states[name].record_failure(error, now=time.monotonic())
             self.down_reason[name] = "start-failed"
+            self.start_failures[name] = (error, 1, time.monotonic() + self.probe_interval_s)
         if failed:
             raise ConfigError("; ".join(f'backend "{n}": local server did not start: {e}' for n, e in failed.items()))
+
+    async def _warm_file_hashes(self) -> None:
+        """Hash the managed backends' GGUFs in a thread (a first hash of a multi-GB file takes
+        seconds), so ``_apply_policy`` on the event loop finds them in the store's cache."""
+        if self.store is None or not self.local_paths or not getattr(self.store, "path", None):
+            return
+
+        def warm(paths: list[str], db: Any) -> None:
+            from ..models.file_hash import file_sha256
+            from ..store import Store
+
+            store = Store.open(db)  # its own connection: sqlite connections stay in their thread
+            try:
+                for path in paths:
+                    try:
+                        file_sha256(path, store)
+                    except Exception:  # noqa: BLE001 - _apply_policy says what it could not hash
+                        pass
+            finally:
+                store.close()
+
+        await asyncio.to_thread(warm, list(self.local_paths.values()), self.store.path)
+
+    async def _retry_failed_starts(self) -> None:
+        """Managed backends whose server did not start are tried again, after the probe interval,
+        then twice as long each time (at most 5 minutes); one that starts serves from then on."""
+        from .backends import local_server_for
+
+        now = time.monotonic()
+        for name, (error, tries, next_at) in list(self.start_failures.items()):
+            backend = next((b for b in self.config.backends if b.name == name), None)
+            if backend is None or name in self.local_servers:
+                self.start_failures.pop(name, None)
+                continue
+            if now < next_at:
+                continue
+            try:
+                server = await asyncio.to_thread(lambda b=backend: local_server_for(b).start())
+            except Exception as exc:  # noqa: BLE001 - still down; /health says why
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.states[name].record_failure(error, now=time.monotonic())
+                wait = min(300.0, self.probe_interval_s * 2 ** tries)
+                self.start_failures[name] = (error, tries + 1, time.monotonic() + wait)
+                continue
+            self.local_servers[name] = server
+            self.urls[name] = server.endpoint
+            self.local_models[name] = server.alias
+            self.local_paths[name] = str(server.plan.path)
+            self.start_failures.pop(name, None)
+            self.down_reason.pop(name, None)
+            self.states[name].record_success(time.monotonic())
+            await self._warm_file_hashes()
+            self._apply_policy(self.config)  # its eval figures, now that its file is known
+            if not self.start_failures and self.watcher is not None \
+                    and "local server did not start" in str(getattr(self.watcher, "error", "") or ""):
+                self.watcher.error = None  # that was the config's only problem
 
     def _apply_policy(self, config: Any) -> None:
         """Parse the config's ``[policy]``, make its scanner and read the eval figures its rules use."""
@@ -285,6 +345,7 @@ class Gateway:
         """Background health probes: a backend that is down is probed until it answers again."""
         while True:
             await asyncio.sleep(self.probe_interval_s)
+            await self._retry_failed_starts()
             for name, server in list(self.local_servers.items()):
                 try:
                     await server.asupervise()  # restarts a local server that died on its own
@@ -658,6 +719,10 @@ class Gateway:
             server = self.local_servers.get(b.name)
             if server is not None:
                 backends[b.name]["server"] = {"pid": server.pid, "running": server.running}
+            elif b.name in self.start_failures:
+                error, _, next_at = self.start_failures[b.name]
+                backends[b.name]["server"] = {"pid": None, "running": False, "error": error,
+                                              "next_try_in_s": round(max(0.0, next_at - now), 1)}
         config_error = getattr(self.watcher, "error", None) if self.watcher is not None else None
         return {"status": "ok", "backends": backends, "config_error": config_error,
                 "ledger_errors": self.ledger_errors + (self.writer.errors if self.writer else 0),

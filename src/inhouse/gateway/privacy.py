@@ -280,7 +280,10 @@ class Scanner:
         return out
 
     def _cached(self, value: Any, location: str, key_text: str = "") -> list[Finding]:
-        raw = json.dumps([key_text, value], sort_keys=True, ensure_ascii=False, default=str)
+        if value is None or isinstance(value, (str, bool, int, float)):  # "model", "stream": no JSON to build
+            raw = f"{type(value).__name__}\0{key_text}\0{value}"
+        else:
+            raw = "j\0" + json.dumps([key_text, value], sort_keys=True, ensure_ascii=False, default=str)
         digest = hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         with self._lock:
             hit = self._cache.get(digest)
