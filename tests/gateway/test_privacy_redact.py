@@ -187,3 +187,22 @@ def test_whole_replies_restore_tool_arguments_as_valid_json():
     cut = ARGS[:-len('", "n": 1}')]
     restored = restore_json({"function": {"arguments": cut}}, r)["function"]["arguments"]
     assert json.loads(restored + '", "n": 1}') == WANT
+
+
+def test_placeholders_written_as_json_escapes_in_arguments_are_restored_across_any_split():
+    """A backend (or model) writing ASCII-only JSON sends ``\\u27e6secret-1\\u27e7`` inside tool
+    arguments; split anywhere across three deltas it still comes back as the escaped original.
+    Plain text is not JSON: an escape-like sequence there is left as it is."""
+    import json as _json
+
+    from inhouse.gateway.redact import Restorer
+
+    r = Restorer({"⟦secret-1⟧": 'a"b\\c\nd', "⟦secret-12⟧": "XY"})
+    src = '{"text": "pre \\u27e6secret-1\\u27e7 mid ⟦secret-12⟧ \\u27E6secret-12\\u27E7 end \\\\ \\n"}'
+    want = 'pre a"b\\c\nd mid XY XY end \\ \n'
+    for cut in range(1, len(src)):
+        for cut2 in range(cut, len(src), 3):
+            stream = r.stream(json_string=True)
+            out = stream.feed(src[:cut]) + stream.feed(src[cut:cut2]) + stream.feed(src[cut2:]) + stream.finish()
+            assert _json.loads(out)["text"] == want, (cut, cut2, out)
+    assert r.restore("plain \\u27e6secret-1\\u27e7") == "plain \\u27e6secret-1\\u27e7"

@@ -22,7 +22,19 @@ from .privacy import Finding, ScanResult
 
 PLACEHOLDER_RE = re.compile(r"⟦secret-(\d+)⟧")
 _PARTIAL_RE = re.compile(r"⟦(?:s(?:e(?:c(?:r(?:e(?:t(?:-\d*)?)?)?)?)?)?)?\Z")
+# in JSON source a placeholder may come \u-escaped (a backend or model writing ASCII-only JSON)
+ESCAPED_RE = re.compile(r"(?<!\\)\\u27[eE]6secret-(\d+)\\u27[eE]7")
+_ESCAPED_HEAD = "\\u27e6secret-"
+_ESCAPED_TAIL_RE = re.compile(r"\d*(?:\\(?:u(?:2(?:7(?:[eE])?)?)?)?)?\Z")
 _MAX_PLACEHOLDER = 40
+
+
+def _escaped_prefix(tail: str) -> bool:
+    """Whether ``tail`` may be the start of an escaped placeholder (the rest still to come)."""
+    n = min(len(tail), len(_ESCAPED_HEAD))
+    if tail[:n].lower() != _ESCAPED_HEAD[:n]:
+        return False
+    return len(tail) <= len(_ESCAPED_HEAD) or bool(_ESCAPED_TAIL_RE.match(tail, len(_ESCAPED_HEAD)))
 
 
 class RedactionError(InhouseError):
@@ -45,6 +57,12 @@ class StreamRestorer:
             buf = buf[:cut]
         else:
             self._pending = ""
+            if self._json:  # an escaped placeholder cut short: hold it back too (the earliest start)
+                cut = buf.find("\\", max(0, len(buf) - _MAX_PLACEHOLDER))
+                while cut != -1 and not _escaped_prefix(buf[cut:]):
+                    cut = buf.find("\\", cut + 1)
+                if cut != -1:
+                    self._pending, buf = buf[cut:], buf[:cut]
         return _restore(buf, self._mapping, self._json)
 
     def finish(self) -> str:
@@ -84,16 +102,20 @@ class Restorer(StreamRestorer):
 
 
 def _restore(text: str, mapping: dict[str, str], json_string: bool = False) -> str:
-    if "⟦" not in text or not mapping:
+    if not mapping:
         return text
 
     def value(m: re.Match) -> str:
-        found = mapping.get(m.group(0))
+        found = mapping.get(f"⟦secret-{m.group(1)}⟧")
         if found is None:
             return m.group(0)
         return json.dumps(found, ensure_ascii=False)[1:-1] if json_string else found
 
-    return PLACEHOLDER_RE.sub(value, text)
+    if "⟦" in text:
+        text = PLACEHOLDER_RE.sub(value, text)
+    if json_string and "\\u27" in text:
+        text = ESCAPED_RE.sub(value, text)
+    return text
 
 
 def redact_request(protocol: str, body: dict, result: ScanResult) -> tuple[dict, Restorer]:
