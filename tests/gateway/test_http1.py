@@ -261,3 +261,114 @@ def test_a_client_hanging_up_mid_stream_stops_the_backend_and_is_in_the_ledger(t
         with sqlite3.connect(tmp_path / "home" / "inhouse.db") as conn:
             statuses = [r[0] for r in conn.execute("SELECT status FROM gateway_requests WHERE session = 'h:hangup'")]
         assert statuses == ["client-closed"]
+
+
+def test_an_empty_body_ends_at_once_and_reading_on_after_the_end_gives_nothing():
+    """A 404 with Content-Length: 0: the first read ends the body and releases the connection;
+    reading again must not wait on (or steal from) the connection's next request."""
+    async def empty_then_ok(head, body, writer):
+        if b"/empty" in head:
+            writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+
+    async def main():
+        async with Server(empty_then_ok) as srv:
+            pool = http1.Pool()
+            r = await pool.request("POST", srv.url + "/empty", {}, b"")
+            assert r.status == 404 and await r.next() == b""
+            other = await pool.request("POST", srv.url + "/next", {}, b"")  # reuses the connection
+            t0 = time.monotonic()
+            assert await r.read_all() == b""  # at once, and without touching the other request
+            assert time.monotonic() - t0 < 0.5
+            assert await other.read_all() == b"ok"
+            return srv.connections
+
+    assert run(main()) == 1
+
+
+def test_a_body_without_a_length_ends_when_the_backend_closes():
+    async def until_close(head, body, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"a\":")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b" 1}")
+        return "close"
+
+    async def main():
+        async with Server(until_close) as srv:
+            r = await http1.Pool().request("POST", srv.url + "/", {}, b"")
+            return await r.read_all()
+
+    assert run(main()) == b'{"a": 1}'
+
+
+def test_an_informational_answer_is_skipped_for_the_real_one():
+    async def continue_first(head, body, writer):
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nx-real: yes\r\n\r\nreal")
+
+    async def main():
+        async with Server(continue_first) as srv:
+            r = await http1.Pool().request("POST", srv.url + "/", {}, b"")
+            return r.status, r.headers.get("x-real"), await r.read_all()
+
+    assert run(main()) == (200, "yes", b"real")
+
+
+@pytest.mark.parametrize("name,value", [("x-api-key", "k\r\nx-evil: 1"), ("x-api-key", "k\nGET / HTTP/1.1"),
+                                        ("bad name", "v"), ("x-nul", "a\x00b")])
+def test_a_header_that_could_split_the_request_is_refused_before_sending(name, value):
+    seen = []
+
+    async def record(head, body, writer):
+        seen.append(head)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+    async def main():
+        async with Server(record) as srv:
+            with pytest.raises(http1.HTTPError) as err:
+                await http1.Pool().request("POST", srv.url + "/", {name: value}, b"")
+            return err.value
+
+    err = run(main())
+    assert err.kind == "protocol" and not err.sent and seen == []
+
+
+def test_the_host_header_never_carries_credentials_from_the_url():
+    seen = {}
+
+    async def record(head, body, writer):
+        seen["head"] = head
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+    async def main():
+        async with Server(record) as srv:
+            port = srv.url.rsplit(":", 1)[1]
+            r = await http1.Pool().request("POST", f"http://user:secret@127.0.0.1:{port}/", {}, b"")
+            await r.read_all()
+
+    run(main())
+    assert b"secret" not in seen["head"] and b"host: 127.0.0.1:" in seen["head"]
+
+
+def test_data_on_an_idle_pooled_connection_retires_it():
+    async def extra(head, body, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n")  # unasked
+
+    async def main():
+        async with Server(extra) as srv:
+            pool = http1.Pool()
+            r = await pool.request("POST", srv.url + "/", {}, b"")
+            assert await r.read_all() == b"ok"
+            await asyncio.sleep(0.2)
+            r2 = await pool.request("POST", srv.url + "/", {}, b"")  # a new connection, a clean answer
+            assert r2.status == 200 and await r2.read_all() == b"ok"
+            return srv.connections
+
+    assert run(main()) == 2

@@ -17,6 +17,7 @@ generating.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections import deque
 from urllib.parse import urlsplit
@@ -24,6 +25,8 @@ from urllib.parse import urlsplit
 import httptools
 
 MAX_IDLE_PER_HOST = 64
+_BAD_HEADER = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")  # RFC 9110 token characters only
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")      # CR, LF, NUL and other controls
 HIGH_WATER = 1 << 20  # bytes buffered from a backend before its socket stops being read
 
 
@@ -44,6 +47,7 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.reused = False
+        self.busy = False  # a request is in flight (from its write until its response is released)
         self._reset()
 
     def _reset(self) -> None:
@@ -58,12 +62,17 @@ class _Connection(asyncio.Protocol):
         self.head: asyncio.Future | None = None
         self.waiter: asyncio.Future | None = None
         self.paused = False
+        self.sized = False          # content-length or chunked: else the body ends when the connection does
+        self.informational = False  # a 1xx answer is being parsed (the real one follows)
 
     # ---- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if not self.busy:  # nothing asked for (a 408, a buggy server's extra answer): not reusable
+            self.transport.close()
+            return
         self.got_any = True
         try:
             self.parser.feed_data(data)
@@ -73,17 +82,31 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.status and not self.informational and not self.sized and not self.complete and self.error is None:
+            self.complete = True  # a body without a length ends when the connection closes (RFC 9112 6.3)
+            self._wake()
+            return
         if not self.complete:
             why = f": {exc}" if exc else ""
             self._fail(HTTPError(f"the backend closed the connection{why}", "closed", sent=self.got_any))
 
     # ---- httptools callbacks ----------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        key = name.decode("latin-1").lower()
+        self.headers[key] = value.decode("latin-1")
+        if key in ("content-length", "transfer-encoding"):
+            self.sized = True
 
     def on_headers_complete(self) -> None:
-        self.status = self.parser.get_status_code()
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:  # 100 Continue and the like: the answer is still to come
+            self.informational = True
+            self.headers, self.sized = {}, False
+            return
+        self.status = status
         self.keep_alive = self.parser.should_keep_alive()  # (llhttp forgets it once the message is complete)
+        if status in (204, 304):
+            self.sized = True
         if self.head is not None and not self.head.done():
             self.head.set_result(None)
 
@@ -96,6 +119,9 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        if self.informational:
+            self.informational = False
+            return
         self.complete = True
         self._wake()
 
@@ -127,6 +153,8 @@ class Response:
     async def next(self) -> bytes:
         """The body that has arrived since the last call, waiting (up to the read timeout) when
         nothing has; b"" at the end. Raises HTTPError when the backend fails mid-body."""
+        if self._done:  # released or closed: the connection may serve another request by now
+            return b""
         conn = self._conn
         while True:
             if conn.chunks:
@@ -157,6 +185,7 @@ class Response:
             return
         self._done = True
         conn = self._conn
+        conn.busy = False
         if conn.keep_alive and not conn.closed and conn.error is None:
             conn.pool._put(conn)
         else:
@@ -170,6 +199,7 @@ class Response:
             self._release()
             return
         self._done = True
+        self._conn.busy = False
         self._conn.transport.close()
 
 
@@ -236,21 +266,41 @@ class Pool:
             raise ValueError(f"http1.Pool speaks plain http only, not {url}")
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        lines = [f"{method} {target} HTTP/1.1", f"host: {parts.netloc}", f"content-length: {len(body)}"]
-        lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
-        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        authority = f"[{host}]" if ":" in host else host
+        authority += f":{parts.port}" if parts.port else ""  # never the URL's user:password@
+        lines = [f"{method} {target} HTTP/1.1", f"host: {authority}", f"content-length: {len(body)}"]
+        for k, v in headers.items():
+            if k.lower() in ("host", "content-length"):
+                continue
+            if _BAD_HEADER.search(k) or _BAD_VALUE.search(v) or not k:
+                raise HTTPError(f"header {k[:40]!r} has a line break or control character; not sent",
+                                "protocol", sent=False)
+            lines.append(f"{k}: {v}")
+        try:
+            raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        except UnicodeEncodeError as exc:
+            raise HTTPError(f"a header is not Latin-1 text ({exc.reason}); not sent", "protocol", sent=False) from None
         for attempt in (0, 1):
             conn = await self._connect(host, port, connect_timeout_s)
+            if conn.closed:  # closed between connecting and now
+                if attempt == 0:
+                    continue
+                raise HTTPError(f"the backend at {host}:{port} closed the connection at once", "closed", sent=False)
             conn.head = asyncio.get_running_loop().create_future()
+            conn.busy = True
             conn.transport.write(raw)
             try:
                 await _wait(conn.head, first_byte_timeout_s, f"no response within {first_byte_timeout_s:g} s")
             except HTTPError as exc:
+                conn.busy = False
                 conn.transport.close()
+                # a pooled connection the server had closed: the request never reached it (a
+                # server that read it and then died gets it again; for these backends, harmless)
                 if attempt == 0 and conn.reused and exc.kind == "closed" and not exc.sent:
                     continue
                 raise
-            except BaseException:
+            except BaseException:  # cancelled: the connection is in an unknown state
+                conn.busy = False
                 conn.transport.close()
                 raise
             return Response(conn, read_timeout_s)
