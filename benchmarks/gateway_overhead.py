@@ -208,6 +208,10 @@ def request_bytes(url: str, body: dict) -> tuple[str, int, bytes]:
     return u.hostname, u.port, head.encode() + data
 
 
+SENT: dict[str, int] = {}      # URL -> requests sent (checked against the ledger's rows)
+UNFINISHED: dict[str, int] = {}  # URL -> answers that did not end with the stream's end marker
+
+
 class Connection(asyncio.Protocol):
     """One keep-alive connection; ``await request(raw)`` -> (seconds to the first body byte, to the last)."""
 
@@ -219,6 +223,7 @@ class Connection(asyncio.Protocol):
         self.waiter: asyncio.Future | None = None
         self.first: float | None = None
         self.status = 0
+        self.tail = b""
 
     @classmethod
     async def open(cls, host: str, port: int) -> "Connection":
@@ -241,18 +246,20 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         if self.first is None:
             self.first = time.perf_counter()
+        self.tail = (self.tail + body)[-64:]
 
     def on_message_complete(self) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(time.perf_counter())
 
     async def request(self, raw: bytes) -> tuple[float, float]:
-        self.first, self.waiter = None, asyncio.get_running_loop().create_future()
+        self.first, self.tail, self.waiter = None, b"", asyncio.get_running_loop().create_future()
         t0 = time.perf_counter()
         self.transport.write(raw)
         end = await self.waiter
         if self.status != 200:
             raise SystemExit(f"HTTP {self.status} from the server under test")
+        self.finished = b"data: [DONE]" in self.tail  # a stream that ended in an error event has none
         return (self.first or end) - t0, end - t0
 
     def close(self) -> None:
@@ -275,6 +282,9 @@ async def streams(url: str, body: dict, concurrency: int, per_stream: int,
             await asyncio.sleep(stagger_s * i / concurrency)
         for _ in range(per_stream):
             out.append(await conn.request(raw))
+            SENT[url] = SENT.get(url, 0) + 1
+            if not conn.finished:
+                UNFINISHED[url] = UNFINISHED.get(url, 0) + 1
 
     t0 = time.perf_counter()
     try:
@@ -339,6 +349,9 @@ async def agent_turns(targets: dict[str, str], reps: int) -> dict:
                 turn = dict(first, messages=first["messages"] + [{"role": "user", "content": f"Now run the tests ({rep})."}])
                 for key, body in (("first", first), ("next", turn)):
                     ttfb, ttlb = await conns[name].request(request_bytes(targets[name], body)[2])
+                    SENT[targets[name]] = SENT.get(targets[name], 0) + 1
+                    if not conns[name].finished:
+                        UNFINISHED[targets[name]] = UNFINISHED.get(targets[name], 0) + 1
                     if rep >= 2:
                         out[name][key].append((ttfb, ttlb))
     finally:
@@ -532,7 +545,14 @@ def main() -> None:
 
         with sqlite3.connect(tmp / "home" / "inhouse.db") as conn:
             rows = conn.execute("SELECT COUNT(*) FROM gateway_requests").fetchone()[0]
-        print(f"\nledger: {rows} rows for the requests this run sent through inhouse serve")
+        ours = (f"127.0.0.1:{gport}/", f"127.0.0.1:{pport}/")
+        sent = sum(n for url, n in SENT.items() if any(o in url for o in ours))
+        print(f"\nledger: {rows} rows for {sent} requests sent through inhouse serve ({sent - rows} lost)")
+        if UNFINISHED:
+            print("answers without the stream's end marker (an error event): "
+                  + ", ".join(f"{url}: {n}" for url, n in UNFINISHED.items()))
+        else:
+            print("every answer ended with the stream's end marker")
 
         print("\nTargets (issue 11: 10 streams, issue 12: policy on):")
         if "paced" in summary and 10 in summary["paced"]:

@@ -38,7 +38,7 @@ from .upstream import Opened, Upstream, UpstreamFailure, auth_headers, endpoint
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 64
-INLINE_SCAN_BYTES = 16 * 1024  # smaller bodies are scanned on the event loop (under a millisecond)
+INLINE_SCAN_BYTES = 2048  # smaller bodies are scanned on the event loop (well under a millisecond)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -99,6 +99,7 @@ class Gateway:
         self._apply_policy(config)
         self.down_reason: dict[str, str] = {}  # why a backend last failed (probes only clear unreachable ones)
         self.start_failures: dict[str, tuple[str, int, float]] = {}  # managed backend -> (error, tries, next try)
+        self._servers_lock = asyncio.Lock()  # reloads and start retries: one at a time
         self.sticky = StickySessions()
         self.upstream = Upstream()
         self.recent: deque[dict[str, Any]] = deque(maxlen=20)
@@ -157,6 +158,10 @@ class Gateway:
         added or changed managed backends get theirs (each sized by ``inhouse fit``). A server that
         cannot start leaves its backend down (skipped by routing, the error on ``/health``) and
         raises ConfigError once the rest of the config is in place."""
+        async with self._servers_lock:
+            await self._apply_config(config)
+
+    async def _apply_config(self, config: Any) -> None:
         from ..errors import ConfigError
         from .backends import local_server_for
         from .config import backend_changes
@@ -223,33 +228,43 @@ class Gateway:
 
         now = time.monotonic()
         for name, (error, tries, next_at) in list(self.start_failures.items()):
-            backend = next((b for b in self.config.backends if b.name == name), None)
-            if backend is None or name in self.local_servers:
-                self.start_failures.pop(name, None)
-                continue
             if now < next_at:
                 continue
-            try:
-                server = await asyncio.to_thread(lambda b=backend: local_server_for(b).start())
-            except Exception as exc:  # noqa: BLE001 - still down; /health says why
-                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                self.states[name].record_failure(error, now=time.monotonic())
-                wait = min(300.0, self.probe_interval_s * 2 ** tries)
-                self.start_failures[name] = (error, tries + 1, time.monotonic() + wait)
-                continue
-            await self._warm_file_hashes([str(server.plan.path)])
-            # from here to the end nothing awaits: /health never sees the server half registered
-            self.local_servers[name] = server
-            self.urls[name] = server.endpoint
-            self.local_models[name] = server.alias
-            self.local_paths[name] = str(server.plan.path)
+            async with self._servers_lock:  # not while a reload starts or stops servers
+                await self._retry_start(name, tries)
+
+    async def _retry_start(self, name: str, tries: int) -> None:
+        from .backends import local_server_for
+
+        backend = next((b for b in self.config.backends if b.name == name), None)
+        if backend is None or name in self.local_servers or name not in self.start_failures:
             self.start_failures.pop(name, None)
-            self.down_reason.pop(name, None)
-            self.states[name].record_success(time.monotonic())
-            self._apply_policy(self.config)  # its eval figures, now that its file is known
-            if not self.start_failures and self.watcher is not None \
-                    and "local server did not start" in str(getattr(self.watcher, "error", "") or ""):
-                self.watcher.error = None  # that was the config's only problem
+            return
+        try:
+            server = await asyncio.to_thread(lambda b=backend: local_server_for(b).start())
+        except Exception as exc:  # noqa: BLE001 - still down; /health says why
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if name in self.states:
+                self.states[name].record_failure(error, now=time.monotonic())
+            wait = min(300.0, self.probe_interval_s * 2 ** tries)
+            self.start_failures[name] = (error, tries + 1, time.monotonic() + wait)
+            return
+        if next((b for b in self.config.backends if b.name == name), None) is not backend:
+            await asyncio.to_thread(server.stop)  # the backend changed meanwhile: not this server
+            return
+        await self._warm_file_hashes([str(server.plan.path)])
+        # from here to the end nothing awaits: /health never sees the server half registered
+        self.local_servers[name] = server
+        self.urls[name] = server.endpoint
+        self.local_models[name] = server.alias
+        self.local_paths[name] = str(server.plan.path)
+        self.start_failures.pop(name, None)
+        self.down_reason.pop(name, None)
+        self.states[name].record_success(time.monotonic())
+        self._apply_policy(self.config)  # its eval figures, now that its file is known
+        if not self.start_failures and self.watcher is not None \
+                and "local server did not start" in str(getattr(self.watcher, "error", "") or ""):
+            self.watcher.error = None  # that was the config's only problem
 
     def _apply_policy(self, config: Any) -> None:
         """Parse the config's ``[policy]``, make its scanner and read the eval figures its rules use."""
@@ -347,7 +362,11 @@ class Gateway:
         """Background health probes: a backend that is down is probed until it answers again."""
         while True:
             await asyncio.sleep(self.probe_interval_s)
-            await self._retry_failed_starts()
+            try:
+                await self._retry_failed_starts()
+            except Exception as exc:  # noqa: BLE001 - the probes must go on; /health keeps the error
+                self.start_failures = {n: (f"retry failed: {type(exc).__name__}: {exc}"[:300], t, time.monotonic()
+                                           + self.probe_interval_s) for n, (_, t, _) in self.start_failures.items()}
             for name, server in list(self.local_servers.items()):
                 try:
                     await server.asupervise()  # restarts a local server that died on its own
@@ -511,8 +530,13 @@ class Gateway:
             row["backend"], row["backend_model"] = name, upstream_body.get("model")
             row["_messages"], row["_tools"] = upstream_body.get("messages"), upstream_body.get("tools")
             row["kind"] = "local" if backend.kind == "local" else "cloud"
-            return await self._relay(request, row, t0, parsed, backend, bproto, opened,
-                                     restorer if backend.kind != "local" else None)
+            try:
+                return await self._relay(request, row, t0, parsed, backend, bproto, opened,
+                                         restorer if backend.kind != "local" else None)
+            except Exception as exc:  # noqa: BLE001 - a bug on the way to the client: no leak, one row
+                await opened.aclose()
+                return self._finish_error(row, t0, protocol, 502, f"the gateway could not relay backend "
+                                          f"{name}'s answer: {type(exc).__name__}: {exc}"[:500])
         if route.private and not route.redact:
             tried = "; ".join(f"{f['backend']}: {f.get('error') or f['reason']}" for f in row["fallbacks"]) or "none"
             return self._finish_error(row, t0, protocol, 503, f"the request is private and no local backend could "
@@ -589,19 +613,17 @@ class Gateway:
                       backend: Any) -> AsyncIterator[bytes]:
         status, error = "fallback-ok" if row["fallbacks"] else "ok", None
         try:
-            out = relay.feed(opened.first)
-            if out:
-                row["ttft_s"] = time.perf_counter() - t0
-                yield out
             next_piece = opened.next_piece
             try:
-                while chunk := await next_piece():
+                chunk = opened.first
+                while chunk:
                     out = relay.feed(chunk)
                     if out:
                         if "ttft_s" not in row:
                             row["ttft_s"] = time.perf_counter() - t0
                         yield out
-            except Exception as exc:  # noqa: BLE001 - the backend failed mid-stream
+                    chunk = await next_piece()
+            except Exception as exc:  # noqa: BLE001 - the backend failed (or sent what is not SSE) mid-stream
                 error = f"backend {backend.name} failed mid-stream: {type(exc).__name__}: {exc}".rstrip(": ")
             if error is None and not relay.complete:
                 error = f"backend {backend.name} ended the stream before its end marker"
@@ -617,14 +639,19 @@ class Gateway:
             status, error = "client-closed", "the client closed the connection"
             raise
         finally:
-            await opened.aclose()
-            row["tool_repairs"] = relay.repaired
-            row["error"] = error
             usage = relay.usage
-            if status != "client-closed" and usage.completion_tokens is None and backend.name in self.local_paths:
-                usage = await self._count_locally(backend.name, row.get("_messages"), "".join(relay.streamed_text),
-                                                  row.get("_tools"))
-            self._finish(row, t0, status, 200, usage)
+            try:
+                await opened.aclose()
+                if status != "client-closed" and usage.completion_tokens is None and backend.name in self.local_paths:
+                    usage = await self._count_locally(backend.name, row.get("_messages"),
+                                                      "".join(relay.streamed_text), row.get("_tools"))
+            except asyncio.CancelledError:  # the client left while the reply was being counted
+                status, error = "client-closed", error or "the client closed the connection"
+                raise
+            finally:  # whatever happened above, the request has its row
+                row["tool_repairs"] = relay.repaired
+                row["error"] = error
+                self._finish(row, t0, status, 200, usage)
 
     async def _count_locally(self, name: str, messages: Any, text: str, tools: Any) -> Usage:
         """Counts with the local model's own tokenizer when its server sent no usage."""
@@ -866,6 +893,9 @@ class EventStream:
         finally:
             watch.remove_done_callback(on_disconnect)
             watch.cancel()
+            close = getattr(self.body, "aclose", None)
+            if close is not None:  # left early (a cancel during send): its ledger row is written now
+                await close()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ProtocolError
 from . import translate
 from .repair import StreamRepair, repair_tool_calls
-from .sse import SSEParser, format_sse
+from .sse import MAX_LINE_BYTES, SSEParser, format_sse
 
 
 @dataclass
@@ -190,6 +191,9 @@ class StreamRelay:
                 self._event(event, text)
             return
         *events, self._tail = buf.split(b"\n\n")
+        if len(self._tail) > MAX_LINE_BYTES:
+            raise ProtocolError(f"an SSE event is longer than {MAX_LINE_BYTES} bytes; the backend is not "
+                                "sending server-sent events.")
         for raw in events:
             if self.backend == "openai":
                 if b"[DONE]" in raw or _USAGE_RE.search(raw):
