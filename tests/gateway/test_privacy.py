@@ -97,6 +97,29 @@ def test_scan_timeout_fails_closed():
     assert result.private and result.mode == "local" and "timed out" in result.error
 
 
+def test_concurrent_scans_keep_their_own_deadline():
+    """The gateway scans small bodies on the event loop while large ones scan in threads: one
+    scan starting must not push back another's deadline (the timeout fails closed)."""
+    import threading
+
+    sc = Scanner(PrivacyRules(timeout_s=0.3))
+    big = {"messages": [{"role": "user", "content": f"line {i} " + "word " * 400} for i in range(3000)]}
+    done = threading.Event()
+    result = {}
+
+    def slow() -> None:
+        result["big"] = sc.scan_request("openai", big)
+        done.set()
+
+    t = threading.Thread(target=slow)
+    t.start()
+    while not done.wait(0.02):  # small scans keep starting meanwhile
+        assert not sc.scan_request("openai", {"messages": [{"role": "user", "content": "hi"}]}).private
+    t.join()
+    assert result["big"].private and "timed out" in result["big"].error
+    assert result["big"].duration_s < 2.0
+
+
 def test_next_turn_scans_only_the_new_message(monkeypatch):
     seen = []
     real = privacy.find_secrets

@@ -232,16 +232,15 @@ class Scanner:
                 gate = tuple(m.lower() for m in r.markers) if all(m.isascii() for m in r.markers) else None
                 self._text_rules.append(("marker", r, re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.I), gate))
         self._path_rules = [(r, glob_regex(g)) for r in self.rules.rules for g in r.paths]
-        self._deadline = float("inf")
-        self._decoded = 0
+        self._call = threading.local()  # one scan's deadline and decode budget, per thread
 
     # ---- public API -------------------------------------------------------------------------
 
     def scan_text(self, text: str, *, location: str = "text") -> list[Finding]:
         """Findings in one text (decoded layers included). Raises on failure: ``scan_request``
         is the fail-closed entry point."""
-        self._deadline = time.monotonic() + self.rules.timeout_s
-        self._decoded = 0
+        self._call.deadline = time.monotonic() + self.rules.timeout_s
+        self._call.decoded = 0
         return self._dedupe(self._scan_string(text, location, 0))
 
     def scan_request(self, protocol: str, body: Any) -> ScanResult:
@@ -251,8 +250,8 @@ class Scanner:
         try:
             if protocol not in ("openai", "anthropic"):
                 raise ValueError(f"unknown protocol {protocol!r}")
-            self._deadline = t0 + self.rules.timeout_s
-            self._decoded = 0
+            self._call.deadline = t0 + self.rules.timeout_s
+            self._call.decoded = 0
             findings = self._dedupe(self._scan_body(body))
         except ScanTimeout:
             return ScanResult(True, [], "local", f"scan timed out after {self.rules.timeout_s:g} s",
@@ -281,7 +280,7 @@ class Scanner:
 
     def _cached(self, value: Any, location: str, key_text: str = "") -> list[Finding]:
         if value is None or isinstance(value, (str, bool, int, float)):  # "model", "stream": no JSON to build
-            raw = f"{type(value).__name__}\0{key_text}\0{value}"
+            raw = f"{type(value).__name__}\0{len(key_text)}\0{key_text}{value}"  # unambiguous
         else:
             raw = "j\0" + json.dumps([key_text, value], sort_keys=True, ensure_ascii=False, default=str)
         digest = hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=16).digest()
@@ -324,7 +323,7 @@ class Scanner:
     # ---- one string -------------------------------------------------------------------------
 
     def _scan_string(self, text: str, loc: str, depth: int) -> list[Finding]:
-        if time.monotonic() > self._deadline:
+        if time.monotonic() > getattr(self._call, "deadline", float("inf")):
             raise ScanTimeout
         out: list[Finding] = []
         if self.rules.secrets:
@@ -425,8 +424,8 @@ class Scanner:
                 yield m.start(), m.end(), "base64", dec
 
     def _budget(self, decoded: str) -> bool:
-        self._decoded += len(decoded)
-        if self._decoded > MAX_DECODED:
+        self._call.decoded = getattr(self._call, "decoded", 0) + len(decoded)
+        if self._call.decoded > MAX_DECODED:
             raise ScanTimeout  # a request built to explode decoding is treated like a timeout
         return True
 
