@@ -217,7 +217,14 @@ class StreamRelay:
             return
         if self.backend == "openai":
             self.usage.take_openai(data.get("usage"))
-        elif event == "message_start":
+        else:
+            self._anthropic_meta(event, data)
+        if self.keep_text:
+            self._collect(event, text)
+
+    def _anthropic_meta(self, event: str | None, data: dict[str, Any]) -> None:
+        """Usage and the end marker from an Anthropic stream's message_* events."""
+        if event == "message_start":
             self.usage.take_anthropic((data.get("message") or {}).get("usage"))
         elif event == "message_delta":
             usage = data.get("usage") or {}
@@ -225,8 +232,6 @@ class StreamRelay:
                 self.usage.completion_tokens = usage["output_tokens"]
         elif event == "message_stop":
             self.complete = True
-        if self.keep_text:
-            self._collect(event, text)
 
     def _collect(self, event: str | None, text: str) -> None:
         data = _loads(text)
@@ -276,18 +281,11 @@ class StreamRelay:
         data = _loads(text)
         if data is None:
             return []
-        if event == "message_start":
-            self.usage.take_anthropic((data.get("message") or {}).get("usage"))
-        elif event == "message_delta":
-            usage = data.get("usage") or {}
-            if isinstance(usage.get("output_tokens"), int):
-                self.usage.completion_tokens = usage["output_tokens"]
-        elif event == "content_block_delta":
+        self._anthropic_meta(event, data)
+        if event == "content_block_delta":
             piece = (data.get("delta") or {}).get("text")
             if isinstance(piece, str):
                 self._text.append(piece)
-        elif event == "message_stop":
-            self.complete = True
         if self.client == "anthropic":
             return [format_sse(event, data)]
         return [format_sse(None, c) for c in self.a2o.feed(event or "message", data)]
