@@ -40,6 +40,7 @@ the hash of a managed backend's GGUF when the store has none cached for it).
 from __future__ import annotations
 
 import fnmatch
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -414,7 +415,7 @@ def _file_sha256(path: str, store: Any) -> str:
 
     try:
         return file_sha256(path, store)
-    except InhouseError:
+    except (InhouseError, OSError, sqlite3.Error):  # unreadable file, a busy store: no hash, no match by one
         return ""
 
 
