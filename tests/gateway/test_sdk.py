@@ -151,3 +151,27 @@ def test_ledger_rows_for_the_local_backend(default_gateway, ant):
     # llama_cpp.server streams no usage: the model's own tokenizer counted the streamed reply
     assert streamed["tokens_counted"] == "local tokenizer" and streamed["prompt_tokens"] > 0
     assert streamed_text and 0 < streamed["completion_tokens"] <= 8
+
+
+def test_a_stream_read_to_its_end_is_served_not_client_closed(default_gateway, oai):
+    """The OpenAI SDK stops at [DONE] and closes the connection. The gateway ends the response as
+    soon as [DONE] is relayed (the local tokenizer counts the reply afterwards, in the
+    background), so the row says ok, with the tokens counted."""
+    import sqlite3
+
+    session = f"sdk-stream-{time.monotonic()}"
+    stream = oai.chat.completions.create(model="local", stream=True, max_tokens=8,
+                                         messages=[{"role": "user", "content": "Count to three."}],
+                                         extra_headers={"x-session-id": session})
+    text = "".join((c.choices[0].delta.content or "") for c in stream if c.choices)
+    assert text
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        wait_ledger(default_gateway["url"])
+        with sqlite3.connect(default_gateway["home"] / "inhouse.db") as conn:
+            rows = conn.execute("SELECT status, tokens_counted, completion_tokens FROM gateway_requests "
+                                "WHERE session = ?", (f"h:{session}",)).fetchall()
+        if rows:
+            break
+        time.sleep(0.1)
+    assert rows == [("ok", "local tokenizer", rows[0][2])] and 0 < rows[0][2] <= 10

@@ -107,6 +107,7 @@ class Gateway:
         self.ledger_errors = 0
         self.started = time.time()
         self._tasks: list[asyncio.Task] = []
+        self._pending: set[asyncio.Task] = set()  # rows being finished in the background (token counts)
         self.starlette = Starlette(routes=[
             HttpRoute("/v1/chat/completions", self.openai_chat, methods=["POST"]),
             HttpRoute("/v1/messages", self.anthropic_messages, methods=["POST"]),
@@ -353,7 +354,7 @@ class Gateway:
                 await self.watcher.stop()
             for task in self._tasks:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*self._tasks, *self._pending, return_exceptions=True)
             await self.upstream.aclose()
             if self.writer is not None:
                 await asyncio.to_thread(self.writer.close)  # every queued ledger row is written
@@ -636,22 +637,34 @@ class Gateway:
                 self.states[backend.name].record_failure(error, now=time.monotonic())
                 yield translate.stream_error_event(relay.client, error)
         except (asyncio.CancelledError, GeneratorExit):
-            status, error = "client-closed", "the client closed the connection"
+            if not relay.complete:  # a client that leaves once the end marker reached it was served
+                status, error = "client-closed", "the client closed the connection"
             raise
         finally:
-            usage = relay.usage
             try:
                 await opened.aclose()
-                if status != "client-closed" and usage.completion_tokens is None and backend.name in self.local_paths:
-                    usage = await self._count_locally(backend.name, row.get("_messages"),
-                                                      "".join(relay.streamed_text), row.get("_tools"))
-            except asyncio.CancelledError:  # the client left while the reply was being counted
-                status, error = "client-closed", error or "the client closed the connection"
-                raise
             finally:  # whatever happened above, the request has its row
                 row["tool_repairs"] = relay.repaired
                 row["error"] = error
-                self._finish(row, t0, status, 200, usage)
+                if status != "client-closed" and relay.usage.completion_tokens is None \
+                        and backend.name in self.local_paths:
+                    # counted with the local tokenizer after the response has ended (the client
+                    # does not wait for it, and may hang up meanwhile); then the row is written
+                    self._background(self._count_then_finish(row, t0, status, backend.name,
+                                                             "".join(relay.streamed_text)))
+                else:
+                    self._finish(row, t0, status, 200, relay.usage)
+
+    async def _count_then_finish(self, row: dict[str, Any], t0: float, status: str, name: str, text: str) -> None:
+        duration = time.perf_counter() - t0
+        usage = await self._count_locally(name, row.get("_messages"), text, row.get("_tools"))
+        self._finish(row, t0, status, 200, usage, duration_s=duration)
+
+    def _background(self, coro: Any) -> None:
+        """Run ``coro`` beside the requests; the gateway waits for it at shutdown (ledger rows)."""
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _count_locally(self, name: str, messages: Any, text: str, tools: Any) -> Usage:
         """Counts with the local model's own tokenizer when its server sent no usage."""
@@ -755,7 +768,7 @@ class Gateway:
         config_error = getattr(self.watcher, "error", None) if self.watcher is not None else None
         return {"status": "ok", "backends": backends, "config_error": config_error,
                 "ledger_errors": self.ledger_errors + (self.writer.errors if self.writer else 0),
-                "ledger_pending": self.writer.pending if self.writer else 0,
+                "ledger_pending": (self.writer.pending if self.writer else 0) + len(self._pending),
                 "uptime_s": round(time.time() - self.started, 3)}
 
     async def health(self, request: Request) -> Response:
@@ -799,8 +812,10 @@ class Gateway:
         self._finish(row, t0, "rejected" if status < 500 and status != 429 else "error", status, Usage())
         return self._error(protocol, status, message, headers)
 
-    def _finish(self, row: dict[str, Any], t0: float, status: str, http_status: int, usage: Usage) -> None:
-        row.update(status=status, http_status=http_status, duration_s=time.perf_counter() - t0,
+    def _finish(self, row: dict[str, Any], t0: float, status: str, http_status: int, usage: Usage,
+                duration_s: float | None = None) -> None:
+        row.update(status=status, http_status=http_status,
+                   duration_s=time.perf_counter() - t0 if duration_s is None else duration_s,
                    prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
                    reasoning_tokens=usage.reasoning_tokens,
                    tokens_counted=usage.counted_by if any(
