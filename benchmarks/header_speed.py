@@ -45,22 +45,14 @@ def write_with_vocabulary(model_id: str, path: Path) -> Path:
 
     from inhouse.plan.catalog import find
     from inhouse.plan.kv import pad
-    from inhouse.plan.synthetic import ALIGNMENT, metadata, with_tensors
+    from inhouse.plan.synthetic import ALIGNMENT, add_metadata, with_tensors
 
     model = find(model_id)
     scheme = model.quants[0]
     spec = with_tensors(model.spec(scheme), scheme)
     tmp = path.with_name(path.name + ".part")
     w = GGUFWriter(tmp, spec.architecture)
-    for key, value in metadata(spec).items():
-        if isinstance(value, list):
-            w.add_array(key, value)
-        elif isinstance(value, bool):
-            w.add_bool(key, value)
-        elif isinstance(value, float):
-            w.add_float32(key, value)
-        else:
-            w.add_uint32(key, int(value))
+    add_metadata(w, spec)
     w.add_string("general.name", f"synthetic {model_id}")
     w.add_string("tokenizer.ggml.model", "llama" if spec.architecture.startswith("gemma") else "gpt2")
     n = spec.n_vocab

@@ -185,10 +185,7 @@ class Gateway:
             except Exception as exc:  # noqa: BLE001 - reported below, once the config is in place
                 failed[name] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 continue
-            self.local_servers[name] = server
-            self.urls[name] = server.endpoint
-            self.local_models[name] = server.alias
-            self.local_paths[name] = str(server.plan.path)
+            self._register(name, server)
         await self._warm_file_hashes()
         self.set_config(config)
         self.start_failures = {n: f for n, f in self.start_failures.items() if n in wanted and n not in self.local_servers}
@@ -198,6 +195,13 @@ class Gateway:
             self.start_failures[name] = (error, 1, time.monotonic() + self.probe_interval_s)
         if failed:
             raise ConfigError("; ".join(f'backend "{n}": local server did not start: {e}' for n, e in failed.items()))
+
+    def _register(self, name: str, server: Any) -> None:
+        """A started local server serves backend ``name``: its URL, model alias and GGUF."""
+        self.local_servers[name] = server
+        self.urls[name] = server.endpoint
+        self.local_models[name] = server.alias
+        self.local_paths[name] = str(server.plan.path)
 
     async def _warm_file_hashes(self, paths: list[str] | None = None) -> None:
         """Hash the managed backends' GGUFs (or ``paths``) in a thread (a first hash of a multi-GB
@@ -255,10 +259,7 @@ class Gateway:
             return
         await self._warm_file_hashes([str(server.plan.path)])
         # from here to the end nothing awaits: /health never sees the server half registered
-        self.local_servers[name] = server
-        self.urls[name] = server.endpoint
-        self.local_models[name] = server.alias
-        self.local_paths[name] = str(server.plan.path)
+        self._register(name, server)
         self.start_failures.pop(name, None)
         self.down_reason.pop(name, None)
         self.states[name].record_success(time.monotonic())

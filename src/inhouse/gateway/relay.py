@@ -235,8 +235,11 @@ class StreamRelay:
 
     def _collect(self, event: str | None, text: str) -> None:
         data = _loads(text)
-        if data is None:
-            return
+        if data is not None:
+            self._take_text(event, data)
+
+    def _take_text(self, event: str | None, data: dict[str, Any]) -> None:
+        """The reply's text in one parsed event (OpenAI content deltas, Anthropic text deltas)."""
         if self.backend == "openai":
             for choice in data.get("choices") or []:
                 piece = (choice.get("delta") or {}).get("content")
@@ -270,10 +273,7 @@ class StreamRelay:
                 return []
             if chunk.get("usage"):
                 self.usage.take_openai(chunk["usage"])
-            for choice in chunk.get("choices") or []:
-                piece = (choice.get("delta") or {}).get("content")
-                if isinstance(piece, str):
-                    self._text.append(piece)
+            self._take_text(None, chunk)
             chunks = self.fixer.feed(chunk) if self.fixer else [chunk]
             if self.client == "openai":
                 return [format_sse(None, c) for c in chunks]
@@ -282,10 +282,7 @@ class StreamRelay:
         if data is None:
             return []
         self._anthropic_meta(event, data)
-        if event == "content_block_delta":
-            piece = (data.get("delta") or {}).get("text")
-            if isinstance(piece, str):
-                self._text.append(piece)
+        self._take_text(event, data)
         if self.client == "anthropic":
             return [format_sse(event, data)]
         return [format_sse(None, c) for c in self.a2o.feed(event or "message", data)]

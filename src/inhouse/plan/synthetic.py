@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from gguf import GGUFWriter
@@ -80,13 +81,8 @@ def metadata(spec: ModelSpec) -> dict[str, object]:
     return m
 
 
-def write_synthetic_gguf(spec: ModelSpec, scheme: str, path: str | os.PathLike[str]) -> Path:
-    """Write ``spec`` quantized as ``scheme`` to ``path``: a full header, data as a sparse hole.
-    Written to a temporary name and renamed, so a half-written file never has the final name."""
-    path = Path(path)
-    spec = with_tensors(spec, scheme)
-    tmp = path.with_name(path.name + ".part")
-    writer = GGUFWriter(tmp, spec.architecture)
+def add_metadata(writer: Any, spec: ModelSpec) -> None:
+    """Add ``metadata(spec)`` to a ``gguf.GGUFWriter``, each value in its GGUF type."""
     for key, value in metadata(spec).items():
         if isinstance(value, list):
             writer.add_array(key, value)
@@ -96,6 +92,16 @@ def write_synthetic_gguf(spec: ModelSpec, scheme: str, path: str | os.PathLike[s
             writer.add_float32(key, value)
         else:
             writer.add_uint32(key, int(value))
+
+
+def write_synthetic_gguf(spec: ModelSpec, scheme: str, path: str | os.PathLike[str]) -> Path:
+    """Write ``spec`` quantized as ``scheme`` to ``path``: a full header, data as a sparse hole.
+    Written to a temporary name and renamed, so a half-written file never has the final name."""
+    path = Path(path)
+    spec = with_tensors(spec, scheme)
+    tmp = path.with_name(path.name + ".part")
+    writer = GGUFWriter(tmp, spec.architecture)
+    add_metadata(writer, spec)
     writer.add_string("general.name", f"synthetic {spec.architecture}")
     writer.add_string("tokenizer.ggml.model", "none")
     from gguf import GGMLQuantizationType as T
